@@ -1,0 +1,130 @@
+//! Analysis 3, change from baseline: by outcome, condition and injections received.
+
+use serde::Serialize;
+
+use super::{Groups, ALL};
+use crate::config::Settings;
+use crate::courses::CourseOutcome;
+use crate::stats::{describe, finite, ttest, wilcoxon, wilson};
+
+/// One change row (SPEC field names).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeRow {
+    pub outcome: String,
+    pub instrument: String,
+    pub condition: String,
+    pub injections: String,
+    pub n: Option<u64>,
+    pub baseline_mean: Option<f64>,
+    pub followup_mean: Option<f64>,
+    pub mean_change: Option<f64>,
+    pub sd_change: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub median_change: Option<f64>,
+    pub q1: Option<f64>,
+    pub q3: Option<f64>,
+    pub t_p: Option<f64>,
+    pub wilcoxon_p: Option<f64>,
+    pub srm: Option<f64>,
+    pub effect_size: Option<f64>,
+    pub mean_pct_change: Option<f64>,
+    pub responders: Option<u64>,
+    pub responder_rate: Option<f64>,
+    pub responder_ci_low: Option<f64>,
+    pub responder_ci_high: Option<f64>,
+    pub suppressed: bool,
+}
+
+/// The injections-received group of `n` injections: "1".."top-1", then "top+".
+pub fn injections_group(n: u32, top: u64) -> String {
+    if u64::from(n) >= top {
+        format!("{top}+")
+    } else {
+        n.to_string()
+    }
+}
+
+/// Change rows for every outcome, condition ("all" first) and injections group ("all" first).
+pub fn analyse(groups: &[Groups], settings: &Settings) -> Vec<ChangeRow> {
+    let top = settings.injections_top.max(1);
+    let mut rows = Vec::new();
+    for g in groups {
+        for (condition, members) in &g.groups {
+            let mut push = |injections: String, courses: &[&CourseOutcome]| {
+                rows.push(row(g.kind, &g.instrument, condition, injections, courses));
+            };
+            push(ALL.to_string(), members);
+            let mut received: Vec<u32> = members
+                .iter()
+                .map(|c| c.injections.min(top as u32))
+                .collect();
+            received.sort_unstable();
+            received.dedup();
+            for k in received {
+                let subset: Vec<&CourseOutcome> = members
+                    .iter()
+                    .copied()
+                    .filter(|c| c.injections.min(top as u32) == k)
+                    .collect();
+                push(injections_group(k, top), &subset);
+            }
+        }
+    }
+    let _ = ALL;
+    rows
+}
+
+/// The statistics of one group of courses.
+pub fn row(
+    outcome: &str,
+    instrument: &str,
+    condition: &str,
+    injections: String,
+    courses: &[&CourseOutcome],
+) -> ChangeRow {
+    let change: Vec<f64> = courses.iter().map(|c| c.change).collect();
+    let baseline: Vec<f64> = courses.iter().map(|c| c.baseline).collect();
+    let followup: Vec<f64> = courses.iter().map(|c| c.followup).collect();
+    let pct: Vec<f64> = courses
+        .iter()
+        .filter(|c| c.baseline != 0.0)
+        .map(|c| c.change / c.baseline * 100.0)
+        .collect();
+    let t = ttest::one_sample(&change);
+    let q = describe::quartiles(&change);
+    let mean_change = describe::mean(&change);
+    let sd_change = describe::sd(&change).filter(|s| *s > 0.0);
+    let sd_baseline = describe::sd(&baseline).filter(|s| *s > 0.0);
+    let n = courses.len() as u64;
+    let responders = courses.iter().filter(|c| c.responder).count() as u64;
+    let ci = wilson::wilson(responders, n);
+    ChangeRow {
+        outcome: outcome.to_string(),
+        instrument: instrument.to_string(),
+        condition: condition.to_string(),
+        injections,
+        n: Some(n),
+        baseline_mean: describe::mean(&baseline),
+        followup_mean: describe::mean(&followup),
+        mean_change,
+        sd_change: describe::sd(&change),
+        ci_low: t.as_ref().and_then(|t| t.ci_low),
+        ci_high: t.as_ref().and_then(|t| t.ci_high),
+        median_change: q.as_ref().map(|q| q.median),
+        q1: q.as_ref().map(|q| q.q1),
+        q3: q.as_ref().map(|q| q.q3),
+        t_p: t.as_ref().and_then(|t| t.p),
+        wilcoxon_p: wilcoxon::signed_rank(&change).and_then(|w| finite(w.p)),
+        srm: mean_change.zip(sd_change).and_then(|(m, s)| finite(m / s)),
+        effect_size: mean_change
+            .zip(sd_baseline)
+            .and_then(|(m, s)| finite(m / s)),
+        mean_pct_change: describe::mean(&pct),
+        responders: Some(responders),
+        responder_rate: (n > 0).then(|| responders as f64 / n as f64),
+        responder_ci_low: ci.map(|c| c.0),
+        responder_ci_high: ci.map(|c| c.1),
+        suppressed: false,
+    }
+}

@@ -1,0 +1,145 @@
+//! The analyses of SPEC (1–8): validated courses in, serializable result structs out.
+
+pub mod change;
+pub mod cohort;
+pub mod response;
+pub mod safety;
+pub mod sessions;
+pub mod suppress;
+pub mod table1;
+pub mod trajectory;
+
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::courses::{self, CourseOutcome, Outcome, OutcomeCourses};
+use crate::validate::Validated;
+
+/// Version of the `summary.json` layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The label of the overall group.
+pub const ALL: &str = "all";
+
+/// One input as the summary records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputInfo {
+    pub path: String,
+    pub sha256: String,
+    pub format: crate::ingest::Format,
+    pub records: u64,
+}
+
+/// Every parameter that shaped the results.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parameters {
+    pub pain_scale: String,
+    pub pain_responder: String,
+    pub function_responders: Vec<(String, String)>,
+    pub min_cell: u64,
+    pub injections_top: u64,
+    pub strict: bool,
+    pub exclude_columns: Vec<String>,
+    pub instruments: Vec<crate::schema::Instrument>,
+    pub confidence_level: f64,
+    pub responder_tolerance: f64,
+}
+
+/// Everything `analyze` computes; serialized as `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub tool_version: String,
+    pub inputs: Vec<InputInfo>,
+    pub parameters: Parameters,
+    pub cohort: cohort::Cohort,
+    pub table1: Vec<table1::Table1Row>,
+    pub change: Vec<change::ChangeRow>,
+    pub sessions_to_response: Vec<response::ResponseRow>,
+    pub logrank: Vec<response::TestRow>,
+    pub sessions_received: Vec<sessions::SessionsRow>,
+    pub trajectory: Vec<trajectory::TrajectoryRow>,
+    pub kruskal_wallis: Vec<response::TestRow>,
+    pub safety: Vec<safety::SafetyRow>,
+}
+
+/// An outcome's courses split into groups: `"all"` first, then each condition in name order.
+pub struct Groups<'a> {
+    pub outcome: Outcome,
+    pub kind: &'static str,
+    pub instrument: String,
+    pub groups: Vec<(String, Vec<&'a CourseOutcome>)>,
+}
+
+/// Splits each outcome's courses by condition (conditions with at least one course).
+pub fn group<'a>(
+    outcomes: &'a [OutcomeCourses],
+    conditions: &[String],
+    settings: &Settings,
+) -> Vec<Groups<'a>> {
+    outcomes
+        .iter()
+        .map(|o| {
+            let mut groups = vec![(ALL.to_string(), o.courses.iter().collect::<Vec<_>>())];
+            for (c, name) in conditions.iter().enumerate() {
+                let members: Vec<&CourseOutcome> = o
+                    .courses
+                    .iter()
+                    .filter(|x| x.condition as usize == c)
+                    .collect();
+                if !members.is_empty() {
+                    groups.push((name.clone(), members));
+                }
+            }
+            Groups {
+                outcome: o.outcome,
+                kind: o.outcome.kind(),
+                instrument: o.outcome.instrument(settings).name.clone(),
+                groups,
+            }
+        })
+        .collect()
+}
+
+/// Runs every analysis on validated records.
+pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Summary {
+    let outcomes = courses::derive(&mut v, settings);
+    let groups = group(&outcomes, &v.conditions, settings);
+    let (sessions_to_response, logrank) = response::analyse(&groups);
+    let mut summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        inputs,
+        parameters: parameters(settings),
+        cohort: cohort::analyse(&v, settings),
+        table1: table1::analyse(&v, &groups),
+        change: change::analyse(&groups, settings),
+        sessions_to_response,
+        logrank,
+        sessions_received: sessions::analyse(&v),
+        trajectory: trajectory::analyse(&groups),
+        kruskal_wallis: response::kruskal(&groups),
+        safety: safety::analyse(&v),
+    };
+    suppress::apply(&mut summary, settings.min_cell);
+    summary
+}
+
+fn parameters(s: &Settings) -> Parameters {
+    Parameters {
+        pain_scale: s.pain.name.clone(),
+        pain_responder: s.pain.mcid.to_string(),
+        function_responders: s
+            .instruments
+            .iter()
+            .map(|i| (i.name.clone(), i.mcid.to_string()))
+            .collect(),
+        min_cell: s.min_cell,
+        injections_top: s.injections_top,
+        strict: s.strict,
+        exclude_columns: s.exclude_columns.clone(),
+        instruments: s.instruments.clone(),
+        confidence_level: crate::stats::CONFIDENCE_LEVEL,
+        responder_tolerance: courses::RESPONDER_TOLERANCE,
+    }
+}

@@ -1,0 +1,167 @@
+//! Analyses 4 and 7: injections to response (Kaplan–Meier, log-rank) and the
+//! between-condition comparison of improvement (Kruskal–Wallis).
+
+use serde::Serialize;
+
+use super::{Groups, ALL};
+use crate::stats::kaplan_meier::KaplanMeier;
+use crate::stats::{finite, kruskal, logrank};
+
+/// One point of the cumulative response curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurvePoint {
+    pub injections: u32,
+    pub at_risk: Option<u64>,
+    pub events: Option<u64>,
+    pub censored: Option<u64>,
+    pub cum_response: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+/// Injections to response in one group.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseRow {
+    pub outcome: String,
+    pub instrument: String,
+    pub condition: String,
+    pub n: Option<u64>,
+    pub events: Option<u64>,
+    pub median: Option<f64>,
+    pub median_ci_low: Option<f64>,
+    pub median_ci_high: Option<f64>,
+    pub responded_by_3: Option<f64>,
+    pub responded_by_3_ci_low: Option<f64>,
+    pub responded_by_3_ci_high: Option<f64>,
+    pub curve: Vec<CurvePoint>,
+    pub suppressed: bool,
+}
+
+/// A test across conditions (log-rank or Kruskal–Wallis).
+#[derive(Debug, Clone, Serialize)]
+pub struct TestRow {
+    pub outcome: String,
+    pub instrument: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chisq: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statistic: Option<f64>,
+    pub df: Option<f64>,
+    pub p: Option<f64>,
+    pub conditions: u64,
+}
+
+/// Kaplan–Meier per group, and a log-rank test across conditions per outcome.
+pub fn analyse(groups: &[Groups]) -> (Vec<ResponseRow>, Vec<TestRow>) {
+    let mut rows = Vec::new();
+    let mut tests = Vec::new();
+    for g in groups {
+        for (condition, members) in &g.groups {
+            let times: Vec<f64> = members.iter().map(|c| f64::from(c.time)).collect();
+            let events: Vec<bool> = members.iter().map(|c| c.event).collect();
+            rows.push(curve(g.kind, &g.instrument, condition, &times, &events));
+        }
+        let by_condition: Vec<_> = g.groups.iter().filter(|(c, _)| c != ALL).collect();
+        if by_condition.len() >= 2 {
+            let mut times = Vec::new();
+            let mut events = Vec::new();
+            let mut labels = Vec::new();
+            for (k, (_, members)) in by_condition.iter().enumerate() {
+                for c in members.iter() {
+                    times.push(f64::from(c.time));
+                    events.push(c.event);
+                    labels.push(k);
+                }
+            }
+            let lr = logrank::logrank(&times, &events, &labels);
+            tests.push(TestRow {
+                outcome: g.kind.to_string(),
+                instrument: g.instrument.clone(),
+                chisq: lr.as_ref().and_then(|l| finite(l.chisq)),
+                statistic: None,
+                df: lr.as_ref().map(|l| l.df as f64),
+                p: lr.as_ref().and_then(|l| finite(l.p)),
+                conditions: by_condition.len() as u64,
+            });
+        }
+    }
+    (rows, tests)
+}
+
+/// The cumulative response curve of one group: 1 − S(k) with the CI flipped.
+pub fn curve(
+    outcome: &str,
+    instrument: &str,
+    condition: &str,
+    times: &[f64],
+    events: &[bool],
+) -> ResponseRow {
+    let km = KaplanMeier::fit(times, events);
+    let median = km.median();
+    let flip = |x: Option<f64>| x.map(|s| 1.0 - s);
+    let by3 = times.iter().any(|t| *t >= 3.0).then(|| {
+        let p = km.points.iter().rev().find(|p| p.time <= 3.0);
+        (
+            1.0 - km.surv_at(3.0),
+            p.map_or(Some(0.0), |p| flip(p.upper)),
+            p.map_or(Some(0.0), |p| flip(p.lower)),
+        )
+    });
+    ResponseRow {
+        outcome: outcome.to_string(),
+        instrument: instrument.to_string(),
+        condition: condition.to_string(),
+        n: Some(km.n as u64),
+        events: Some(km.events as u64),
+        median: median.median,
+        median_ci_low: median.lower,
+        median_ci_high: median.upper,
+        responded_by_3: by3.map(|b| b.0),
+        responded_by_3_ci_low: by3.and_then(|b| b.1),
+        responded_by_3_ci_high: by3.and_then(|b| b.2),
+        curve: km
+            .points
+            .iter()
+            .map(|p| CurvePoint {
+                injections: p.time as u32,
+                at_risk: Some(p.n_risk as u64),
+                events: Some(p.n_event as u64),
+                censored: Some(p.n_censor as u64),
+                cum_response: Some(1.0 - p.surv),
+                ci_low: flip(p.upper),
+                ci_high: flip(p.lower),
+            })
+            .collect(),
+        suppressed: false,
+    }
+}
+
+/// Kruskal–Wallis of improvement across conditions, per outcome measured in two or more.
+pub fn kruskal(groups: &[Groups]) -> Vec<TestRow> {
+    let mut rows = Vec::new();
+    for g in groups {
+        let samples: Vec<Vec<f64>> = g
+            .groups
+            .iter()
+            .filter(|(c, _)| c != ALL)
+            .map(|(_, m)| m.iter().map(|c| c.improvement).collect())
+            .collect();
+        if samples.len() < 2 {
+            continue;
+        }
+        let kw = kruskal::kruskal_wallis(&samples);
+        rows.push(TestRow {
+            outcome: g.kind.to_string(),
+            instrument: g.instrument.clone(),
+            chisq: None,
+            statistic: kw.as_ref().and_then(|k| finite(k.statistic)),
+            df: kw
+                .as_ref()
+                .map(|k| k.df as f64)
+                .or(Some(samples.len() as f64 - 1.0)),
+            p: kw.as_ref().and_then(|k| finite(k.p)),
+            conditions: samples.len() as u64,
+        });
+    }
+    rows
+}

@@ -1,0 +1,60 @@
+//! Analysis 8, safety: adverse events per 100 injections with a Wilson 95% CI.
+
+use serde::Serialize;
+
+use super::ALL;
+use crate::stats::wilson;
+use crate::validate::Validated;
+
+/// Injections and adverse events in one group.
+#[derive(Debug, Clone, Serialize)]
+pub struct SafetyRow {
+    pub condition: String,
+    pub courses: Option<u64>,
+    pub injections: Option<u64>,
+    pub events: Option<u64>,
+    pub per_100: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub suppressed: bool,
+}
+
+/// Safety overall and per condition over every valid course; a flag on an encounter
+/// without an injection is not counted.
+pub fn analyse(v: &Validated) -> Vec<SafetyRow> {
+    let mut per = vec![(0u64, 0u64, 0u64); v.conditions.len()];
+    for c in &v.courses {
+        let p = &mut per[c.condition as usize];
+        p.0 += 1;
+        for r in c.start..c.end {
+            if v.records.injection[r] {
+                p.1 += 1;
+                p.2 += u64::from(v.records.adverse[r]);
+            }
+        }
+    }
+    let total = per
+        .iter()
+        .fold((0, 0, 0), |a, p| (a.0 + p.0, a.1 + p.1, a.2 + p.2));
+    let mut rows = vec![row(ALL, total)];
+    for (name, p) in v.conditions.iter().zip(per) {
+        if p.0 > 0 {
+            rows.push(row(name, p));
+        }
+    }
+    rows
+}
+
+fn row(condition: &str, (courses, injections, events): (u64, u64, u64)) -> SafetyRow {
+    let ci = wilson::wilson(events, injections);
+    SafetyRow {
+        condition: condition.to_string(),
+        courses: Some(courses),
+        injections: Some(injections),
+        events: Some(events),
+        per_100: (injections > 0).then(|| 100.0 * events as f64 / injections as f64),
+        ci_low: ci.map(|c| 100.0 * c.0),
+        ci_high: ci.map(|c| 100.0 * c.1),
+        suppressed: false,
+    }
+}

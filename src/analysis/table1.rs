@@ -1,0 +1,116 @@
+//! Analysis 2, baseline characteristics ("Table 1") by condition.
+//!
+//! Courses, age, sex and injectate describe every valid course; baseline scores describe
+//! the courses in each outcome's analysis (with a baseline and a follow-up).
+
+use serde::ser::SerializeMap;
+use serde::Serialize;
+
+use super::{Groups, ALL};
+use crate::courses::Outcome;
+use crate::stats::describe;
+use crate::validate::Validated;
+
+/// Counts keyed by text, in key order.
+#[derive(Debug, Clone, Default)]
+pub struct Tally(pub Vec<(String, Option<u64>)>);
+
+impl Serialize for Tally {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// Mean (SD) of a baseline score.
+#[derive(Debug, Clone, Serialize)]
+pub struct Baseline {
+    pub outcome: String,
+    pub instrument: String,
+    pub n: Option<u64>,
+    pub mean: Option<f64>,
+    pub sd: Option<f64>,
+}
+
+/// One column of Table 1.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table1Row {
+    pub condition: String,
+    pub courses: Option<u64>,
+    pub age_n: Option<u64>,
+    pub age_mean: Option<f64>,
+    pub age_sd: Option<f64>,
+    pub sex: Tally,
+    pub injectate: Tally,
+    pub baseline: Vec<Baseline>,
+    pub suppressed: bool,
+}
+
+/// Table 1 overall and per condition.
+pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
+    let mut names = vec![ALL.to_string()];
+    names.extend(v.conditions.iter().cloned());
+    let mut rows = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        let courses: Vec<_> = v
+            .courses
+            .iter()
+            .filter(|c| k == 0 || c.condition as usize == k - 1)
+            .collect();
+        if courses.is_empty() {
+            continue;
+        }
+        let ages: Vec<f64> = courses.iter().filter_map(|c| c.age).collect();
+        let tally = |f: &dyn Fn(&crate::validate::Course) -> String| {
+            let mut keys: Vec<String> = courses.iter().map(|c| f(c)).collect();
+            keys.sort();
+            let mut t: Vec<(String, Option<u64>)> = Vec::new();
+            for key in keys {
+                match t.last_mut() {
+                    Some((k, Some(n))) if *k == key => *n += 1,
+                    _ => t.push((key, Some(1))),
+                }
+            }
+            Tally(t)
+        };
+        let baseline = groups
+            .iter()
+            .map(|g| {
+                let members = g
+                    .groups
+                    .iter()
+                    .find(|(c, _)| c == name)
+                    .map(|(_, m)| m.as_slice())
+                    .unwrap_or(&[]);
+                let x: Vec<f64> = members.iter().map(|c| c.baseline).collect();
+                Baseline {
+                    outcome: g.kind.to_string(),
+                    instrument: g.instrument.clone(),
+                    n: Some(x.len() as u64),
+                    mean: describe::mean(&x),
+                    sd: describe::sd(&x),
+                }
+            })
+            .filter(|b| {
+                b.n != Some(0)
+                    || matches!(groups.first().map(|g| g.outcome), Some(Outcome::Pain))
+                        && b.outcome == "pain"
+            })
+            .collect();
+        rows.push(Table1Row {
+            condition: name.clone(),
+            courses: Some(courses.len() as u64),
+            age_n: Some(ages.len() as u64),
+            age_mean: describe::mean(&ages),
+            age_sd: describe::sd(&ages),
+            sex: tally(&|c| c.sex.clone().unwrap_or_else(|| "not recorded".into())),
+            injectate: tally(&|c| c.injectate.clone().unwrap_or_else(|| "not recorded".into())),
+            baseline,
+            suppressed: false,
+        });
+    }
+    rows
+}

@@ -1,0 +1,25 @@
+//! `prolo validate`: every finding, and exit 3 when any is an error.
+
+use std::process::ExitCode;
+
+use crate::cli::{Format, ValidateArgs};
+use crate::error::Result;
+use crate::render::findings;
+use crate::{ingest, output, validate};
+
+/// Runs `validate`.
+pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
+    let settings = super::settings(&args.input)?;
+    let data = ingest::read(&args.input.files, &settings)?;
+    let v = validate::validate(&data, &settings)?;
+    let report = match args.format {
+        Format::Text => findings::text(&v).into_bytes(),
+        Format::Json => findings::json(&v),
+    };
+    output::stdout(&report)?;
+    Ok(if v.has_errors() {
+        super::invalid_data()
+    } else {
+        ExitCode::SUCCESS
+    })
+}

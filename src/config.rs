@@ -1,0 +1,262 @@
+//! Resolved settings and the config file (column mapping, instruments, thresholds); no clap types.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::schema::{self, Better, Instrument, PainScale, Threshold};
+
+/// Everything an analysis needs to know besides the records.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub pain_scale: PainScale,
+    /// The pain instrument (NRS or VAS) with its responder threshold.
+    pub pain: Instrument,
+    /// Function instruments with their responder thresholds.
+    pub instruments: Vec<Instrument>,
+    pub min_cell: u64,
+    pub injections_top: u64,
+    pub strict: bool,
+    /// Canonical field name → the input column name that holds it (from the config file).
+    pub columns: BTreeMap<String, String>,
+    /// Input columns dropped before anything reads them (lower case).
+    pub exclude_columns: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            pain_scale: PainScale::Nrs,
+            pain: PainScale::Nrs.instrument(),
+            instruments: schema::default_instruments(),
+            min_cell: 11,
+            injections_top: 6,
+            strict: false,
+            columns: BTreeMap::new(),
+            exclude_columns: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The function instrument called `name`, compared case-insensitively.
+    pub fn instrument(&self, name: &str) -> Option<(usize, &Instrument)> {
+        let name = name.trim();
+        self.instruments
+            .iter()
+            .enumerate()
+            .find(|(_, i)| i.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Chooses the pain scale, keeping a pain threshold already set.
+    pub fn set_pain_scale(&mut self, scale: PainScale) {
+        let mcid = self.pain.mcid;
+        self.pain_scale = scale;
+        self.pain = scale.instrument();
+        self.pain.mcid = mcid;
+    }
+
+    /// Applies a `--responder` value such as `pain=30%`, `pain=2` or `WOMAC=15%`.
+    pub fn set_responder(&mut self, spec: &str) -> Result<()> {
+        let bad = || {
+            Error::Usage(format!(
+                "--responder {spec:?}: expected OUTCOME=THRESHOLD such as pain=30%, pain=2 or WOMAC=15%"
+            ))
+        };
+        let (outcome, value) = spec.split_once('=').ok_or_else(bad)?;
+        let threshold = Threshold::parse(value).ok_or_else(bad)?;
+        let outcome = outcome.trim();
+        if outcome.eq_ignore_ascii_case("pain") {
+            self.pain.mcid = threshold;
+            return Ok(());
+        }
+        let known = self.instrument_names();
+        let index = self.instrument(outcome).map(|(i, _)| i).ok_or_else(|| {
+            Error::Usage(format!(
+                "--responder {spec:?}: unknown outcome {outcome:?}; expected pain or one of {known}"
+            ))
+        })?;
+        self.instruments[index].mcid = threshold;
+        Ok(())
+    }
+
+    /// The instrument names, comma-separated, for messages.
+    pub fn instrument_names(&self) -> String {
+        let names: Vec<&str> = self.instruments.iter().map(|i| i.name.as_str()).collect();
+        names.join(", ")
+    }
+
+    /// Reads a `prolo.toml` and applies it on top of these settings.
+    pub fn apply_config_file(&mut self, path: &Path) -> Result<()> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let file: ConfigFile = toml::from_str(&text)
+            .map_err(|e| Error::Usage(format!("{}: {}", path.display(), e)))?;
+        self.apply(file, &path.display().to_string())
+    }
+
+    fn apply(&mut self, file: ConfigFile, origin: &str) -> Result<()> {
+        for (field, column) in file.columns {
+            let field = field.to_ascii_lowercase();
+            if !schema::FIELDS.iter().any(|f| f.name == field) {
+                let names: Vec<&str> = schema::FIELDS.iter().map(|f| f.name).collect();
+                return Err(Error::Usage(format!(
+                    "{origin}: [columns] maps unknown field {field:?}; the fields are {}",
+                    names.join(", ")
+                )));
+            }
+            self.columns.insert(field, column);
+        }
+        for entry in file.instruments {
+            let instrument = entry.resolve(origin)?;
+            match self.instrument(&instrument.name).map(|(i, _)| i) {
+                Some(i) => self.instruments[i] = instrument,
+                None => self.instruments.push(instrument),
+            }
+        }
+        if let Some(scale) = file.pain_scale {
+            self.set_pain_scale(scale.into());
+        }
+        for (outcome, value) in file.responder {
+            self.set_responder(&format!("{outcome}={value}"))
+                .map_err(|e| Error::Usage(format!("{origin}: [responder]: {e}")))?;
+        }
+        if let Some(n) = file.min_cell {
+            self.min_cell = n;
+        }
+        if let Some(n) = file.injections_top {
+            self.injections_top = n;
+        }
+        Ok(())
+    }
+}
+
+/// The `prolo.toml` file as written by a user.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Canonical field → input column name, e.g. `patient_id = "record_id"`.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Instruments added or overridden.
+    #[serde(default)]
+    pub instruments: Vec<InstrumentEntry>,
+    /// Responder thresholds, e.g. `pain = "30%"`, `WOMAC = "15%"`.
+    #[serde(default)]
+    pub responder: BTreeMap<String, String>,
+    pub pain_scale: Option<ScaleName>,
+    pub min_cell: Option<u64>,
+    pub injections_top: Option<u64>,
+}
+
+/// A pain scale as the config file names it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScaleName {
+    Nrs,
+    Vas,
+}
+
+impl From<ScaleName> for PainScale {
+    fn from(s: ScaleName) -> PainScale {
+        match s {
+            ScaleName::Nrs => PainScale::Nrs,
+            ScaleName::Vas => PainScale::Vas,
+        }
+    }
+}
+
+/// One `[[instruments]]` table of the config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentEntry {
+    pub name: String,
+    #[serde(default)]
+    pub min: f64,
+    pub max: f64,
+    pub better: Better,
+    /// Points (`"10"`) or percent of baseline (`"30%"`).
+    pub mcid: String,
+    #[serde(default)]
+    pub typical: String,
+    #[serde(default)]
+    pub source: String,
+}
+
+impl InstrumentEntry {
+    fn resolve(self, origin: &str) -> Result<Instrument> {
+        let mcid = Threshold::parse(&self.mcid).ok_or_else(|| {
+            Error::Usage(format!(
+                "{origin}: instrument {}: mcid {:?} is not a number of points or a percentage such as \"30%\"",
+                self.name, self.mcid
+            ))
+        })?;
+        if !(self.min.is_finite() && self.max.is_finite() && self.min < self.max) {
+            return Err(Error::Usage(format!(
+                "{origin}: instrument {}: range {}..{} is empty; expected min < max",
+                self.name, self.min, self.max
+            )));
+        }
+        if self.name.trim().is_empty() {
+            return Err(Error::Usage(format!(
+                "{origin}: an instrument has an empty name"
+            )));
+        }
+        Ok(Instrument {
+            name: self.name.trim().to_string(),
+            min: self.min,
+            max: self.max,
+            better: self.better,
+            mcid,
+            typical: self.typical,
+            source: if self.source.is_empty() {
+                format!("config file {origin}")
+            } else {
+                self.source
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responder_overrides() {
+        let mut s = Settings::default();
+        s.set_responder("pain=2").unwrap();
+        assert_eq!(s.pain.mcid, Threshold::Points(2.0));
+        s.set_responder("womac=15%").unwrap();
+        assert_eq!(
+            s.instrument("WOMAC").unwrap().1.mcid,
+            Threshold::Percent(15.0)
+        );
+        assert!(s.set_responder("nothing=2").is_err());
+        assert!(s.set_responder("pain").is_err());
+    }
+
+    #[test]
+    fn config_file_maps_and_adds() {
+        let file: ConfigFile = toml::from_str(
+            r#"
+            [columns]
+            patient_id = "record_id"
+            [[instruments]]
+            name = "WOMAC100"
+            max = 100
+            better = "higher"
+            mcid = "15%"
+            [responder]
+            pain = "2"
+            "#,
+        )
+        .unwrap();
+        let mut s = Settings::default();
+        s.apply(file, "test").unwrap();
+        assert_eq!(s.columns["patient_id"], "record_id");
+        assert_eq!(s.instrument("womac100").unwrap().1.better, Better::Higher);
+        assert_eq!(s.pain.mcid, Threshold::Points(2.0));
+    }
+}

@@ -1,0 +1,210 @@
+//! Per-course derivation: injections_before, baseline, final follow-up, change, responder,
+//! injections to response with censoring, and trajectory points (SPEC "Definitions").
+
+use crate::config::Settings;
+use crate::schema::Instrument;
+use crate::validate::{Excluded, ExclusionKey, Reason, Records, Validated};
+
+/// Relative tolerance of the responder comparison (SPEC: 10 → 7 is a 30% reduction).
+pub const RESPONDER_TOLERANCE: f64 = 1e-9;
+
+/// An outcome: pain, or one function instrument (index into `Settings::instruments`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    Pain,
+    Function(u16),
+}
+
+impl Outcome {
+    /// `"pain"` or `"function"`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Outcome::Pain => "pain",
+            Outcome::Function(_) => "function",
+        }
+    }
+
+    /// The instrument this outcome is measured on.
+    pub fn instrument(self, settings: &Settings) -> &Instrument {
+        match self {
+            Outcome::Pain => &settings.pain,
+            Outcome::Function(i) => &settings.instruments[i as usize],
+        }
+    }
+}
+
+/// One course's result for one outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourseOutcome {
+    pub condition: u32,
+    pub baseline: f64,
+    pub followup: f64,
+    /// Injections received: injections_before at the final follow-up.
+    pub injections: u32,
+    /// Follow-up minus baseline.
+    pub change: f64,
+    /// Change signed so that positive is better.
+    pub improvement: f64,
+    pub responder: bool,
+    /// Injections to response (event) or to the final follow-up (censored).
+    pub time: u32,
+    pub event: bool,
+    /// (k, last score with injections_before = k), k ascending.
+    pub trajectory: Vec<(u32, f64)>,
+}
+
+/// The courses in one outcome's analysis.
+#[derive(Debug, Clone)]
+pub struct OutcomeCourses {
+    pub outcome: Outcome,
+    pub courses: Vec<CourseOutcome>,
+}
+
+/// True when `improvement` from `baseline` makes a responder under `instrument`'s threshold.
+pub fn is_responder(instrument: &Instrument, baseline: f64, improvement: f64) -> bool {
+    let needed = instrument.mcid.needed(baseline);
+    improvement > 0.0 && improvement >= needed - RESPONDER_TOLERANCE * needed.abs()
+}
+
+/// Derives every outcome of every valid course and records the outcome exclusions.
+pub fn derive(v: &mut Validated, settings: &Settings) -> Vec<OutcomeCourses> {
+    let mut outcomes: Vec<Outcome> = vec![Outcome::Pain];
+    let mut used = vec![false; settings.instruments.len()];
+    for (f, &i) in v.records.function.iter().zip(&v.records.instrument) {
+        if !f.is_nan() {
+            used[i as usize] = true;
+        }
+    }
+    outcomes.extend(
+        (0..used.len())
+            .filter(|&i| used[i])
+            .map(|i| Outcome::Function(i as u16)),
+    );
+
+    let mut result = Vec::new();
+    let mut exclusions = Vec::new();
+    let mut inj_before: Vec<u32> = Vec::new();
+    for outcome in outcomes {
+        let instrument = outcome.instrument(settings);
+        let mut courses = Vec::new();
+        let mut no_baseline = Excluded::default();
+        let mut no_followup = Excluded::default();
+        for course in &v.courses {
+            let rows = course.start..course.end;
+            let scores = |r: usize| score(&v.records, outcome, r);
+            if matches!(outcome, Outcome::Function(_)) && !rows.clone().any(|r| scores(r).is_some())
+            {
+                continue;
+            }
+            injections_before(&v.records, course.start, course.end, &mut inj_before);
+            let n_rows = (course.end - course.start) as u64;
+            let ib = |r: usize| inj_before[r - course.start];
+            let Some(baseline) = rows
+                .clone()
+                .filter(|&r| ib(r) == 0)
+                .filter_map(scores)
+                .last()
+            else {
+                no_baseline.records += n_rows;
+                no_baseline.courses += 1;
+                continue;
+            };
+            let Some(last) = rows
+                .clone()
+                .rev()
+                .find(|&r| ib(r) >= 1 && scores(r).is_some())
+            else {
+                no_followup.records += n_rows;
+                no_followup.courses += 1;
+                continue;
+            };
+            let followup = scores(last).unwrap_or(f64::NAN);
+            let improvement = instrument.improvement(baseline, followup);
+            let responds =
+                |x: f64| is_responder(instrument, baseline, instrument.improvement(baseline, x));
+            let first = rows
+                .clone()
+                .find(|&r| ib(r) >= 1 && scores(r).is_some_and(responds));
+            let mut trajectory: Vec<(u32, f64)> = Vec::new();
+            for r in rows.clone() {
+                if let Some(s) = scores(r) {
+                    match trajectory.last_mut() {
+                        Some(last) if last.0 == ib(r) => last.1 = s,
+                        _ => trajectory.push((ib(r), s)),
+                    }
+                }
+            }
+            courses.push(CourseOutcome {
+                condition: course.condition,
+                baseline,
+                followup,
+                injections: ib(last),
+                change: followup - baseline,
+                improvement,
+                responder: responds(followup),
+                time: first.map_or(ib(last), ib),
+                event: first.is_some(),
+                trajectory,
+            });
+        }
+        let (kind, instrument_key) = match outcome {
+            Outcome::Pain => (1, 0),
+            Outcome::Function(i) => (2, i + 1),
+        };
+        for (reason, n) in [
+            (Reason::NoBaseline, no_baseline),
+            (Reason::NoFollowUp, no_followup),
+        ] {
+            if n.courses > 0 {
+                exclusions.push((
+                    ExclusionKey {
+                        reason,
+                        outcome: kind,
+                        instrument: instrument_key,
+                    },
+                    n,
+                ));
+            }
+        }
+        result.push(OutcomeCourses { outcome, courses });
+    }
+    for (key, n) in exclusions {
+        v.add_excluded(key, n);
+    }
+    result
+}
+
+/// The score of `outcome` at row `r`, if one was recorded and valid.
+fn score(records: &Records, outcome: Outcome, r: usize) -> Option<f64> {
+    let x = match outcome {
+        Outcome::Pain => records.pain[r],
+        Outcome::Function(i) if records.instrument[r] == i => records.function[r],
+        Outcome::Function(_) => return None,
+    };
+    (!x.is_nan()).then_some(x)
+}
+
+/// injections_before of rows `start..end` (sorted by day, days distinct) into `out`.
+fn injections_before(records: &Records, start: usize, end: usize, out: &mut Vec<u32>) {
+    out.clear();
+    let mut n = 0;
+    for r in start..end {
+        out.push(n);
+        n += u32::from(records.injection[r]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::PainScale;
+
+    #[test]
+    fn thirty_percent_includes_ten_to_seven() {
+        let nrs = PainScale::Nrs.instrument();
+        assert!(is_responder(&nrs, 10.0, 10.0 - 7.0));
+        assert!(!is_responder(&nrs, 10.0, 2.9));
+        assert!(!is_responder(&nrs, 0.0, 0.0));
+        assert!(is_responder(&nrs, 0.7, 0.7 - 0.49));
+    }
+}

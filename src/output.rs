@@ -1,0 +1,90 @@
+//! Writing: stdout and stderr, and the atomic output folder.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The file that marks a folder as written by prolo.
+pub const MARKER: &str = ".prolo-output";
+
+/// Writes `files` (relative path, bytes) into `dir` atomically: everything goes to a temporary
+/// folder beside `dir`, which then takes `dir`'s place. An existing `dir` is replaced only when
+/// it is empty or marked as prolo's; a failed run leaves an earlier report untouched.
+pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    if dir.exists() {
+        let is_prolos = dir.join(MARKER).is_file();
+        let empty = fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_none();
+        if !dir.is_dir() || !(is_prolos || empty) {
+            return Err(Error::Usage(format!(
+                "{}: exists and was not written by prolo (no {MARKER} in it); refusing to replace it. Choose a new or empty folder for --out",
+                dir.display()
+            )));
+        }
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".into());
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let pid = std::process::id();
+    let tmp = parent.join(format!(".{name}.prolo-tmp-{pid}"));
+    let result = fill(&tmp, files)
+        .and_then(|()| swap(&tmp, dir, &parent.join(format!(".{name}.prolo-old-{pid}"))));
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+fn fill(tmp: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    let _ = fs::remove_dir_all(tmp);
+    fs::create_dir_all(tmp).map_err(|e| Error::io(tmp, e))?;
+    let mut all = files.to_vec();
+    all.push((
+        MARKER.to_string(),
+        b"This folder was written by prolo; prolo may replace it.\n".to_vec(),
+    ));
+    for (rel, bytes) in &all {
+        let path = tmp.join(rel);
+        if let Some(p) = path.parent() {
+            fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
+        }
+        let mut f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
+}
+
+fn swap(tmp: &Path, dir: &Path, old: &Path) -> Result<()> {
+    if dir.exists() {
+        let _ = fs::remove_dir_all(old);
+        fs::rename(dir, old).map_err(|e| Error::io(dir, e))?;
+        if let Err(e) = fs::rename(tmp, dir) {
+            let _ = fs::rename(old, dir);
+            return Err(Error::io(dir, e));
+        }
+        let _ = fs::remove_dir_all(old);
+    } else {
+        fs::rename(tmp, dir).map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(())
+}
+
+/// Writes bytes to stdout; a closed pipe is not an error.
+pub fn stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", e)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,32 @@
+//! Results to bytes: JSON, CSV tables, text. Pure: nothing here writes files or prints.
+
+pub mod findings;
+pub mod tables;
+pub mod text;
+
+use crate::analysis::Summary;
+
+/// `summary.json`: every result at full precision; `null`, never NaN.
+pub fn summary_json(summary: &Summary) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(summary)
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}").into_bytes());
+    out.push(b'\n');
+    out
+}
+
+/// Formats a number at full precision (shortest text that reads back as the same f64).
+pub fn number(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v == 0.0 => "0".into(),
+        Some(v) => format!("{v}"),
+        None => String::new(),
+    }
+}
+
+/// A count, or `<N` where it is withheld.
+pub fn count(x: Option<u64>, min_cell: u64) -> String {
+    match x {
+        Some(c) => c.to_string(),
+        None => format!("<{min_cell}"),
+    }
+}

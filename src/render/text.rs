@@ -1,0 +1,105 @@
+//! The readable summary `analyze` prints without `--out`: the key numbers per condition.
+
+use std::fmt::Write;
+
+use crate::analysis::{Summary, ALL};
+
+use super::count;
+
+fn num(x: Option<f64>, digits: usize) -> String {
+    x.map_or("—".into(), |v| format!("{v:.digits$}"))
+}
+
+fn ci(lo: Option<f64>, hi: Option<f64>, digits: usize) -> String {
+    match (lo, hi) {
+        (Some(a), Some(b)) => format!("({a:.digits$} to {b:.digits$})"),
+        (Some(a), None) => format!("({a:.digits$} to —)"),
+        _ => String::new(),
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("—".into(), |v| format!("{:.0}%", v * 100.0))
+}
+
+/// The key numbers per outcome and condition.
+pub fn summary(s: &Summary) -> String {
+    let n = s.parameters.min_cell;
+    let mut out = String::new();
+    let c = &s.cohort;
+    let _ = writeln!(
+        out,
+        "prolo {}: {} records, {} courses ({} valid), {} patients",
+        s.tool_version,
+        count(c.records, n),
+        count(c.courses, n),
+        count(c.valid_courses, n),
+        count(c.patients, n)
+    );
+    let mut outcomes: Vec<(String, String)> = s
+        .change
+        .iter()
+        .map(|r| (r.outcome.clone(), r.instrument.clone()))
+        .collect();
+    outcomes.dedup();
+    for (outcome, instrument) in outcomes {
+        let _ = writeln!(out, "\n{outcome} ({instrument}): change from baseline to final follow-up; response by injections");
+        let _ = writeln!(
+            out,
+            "  {:<26} {:>7}  {:<28} {:<20} {}",
+            "condition",
+            "n",
+            "mean change (95% CI)",
+            "responders (95% CI)",
+            "median injections to response (95% CI)"
+        );
+        for r in s
+            .change
+            .iter()
+            .filter(|r| r.outcome == outcome && r.instrument == instrument && r.injections == ALL)
+        {
+            let km = s.sessions_to_response.iter().find(|k| {
+                k.outcome == outcome && k.instrument == instrument && k.condition == r.condition
+            });
+            let med = km.map_or(String::new(), |k| match k.median {
+                Some(m) => format!(
+                    "{} {}",
+                    num(Some(m), 1),
+                    ci(k.median_ci_low, k.median_ci_high, 1)
+                ),
+                None if k.suppressed && k.n.is_none() => "withheld".into(),
+                None => "not reached".into(),
+            });
+            let change = if r.mean_change.is_some() {
+                format!("{} {}", num(r.mean_change, 2), ci(r.ci_low, r.ci_high, 2))
+            } else {
+                "withheld".into()
+            };
+            let resp = if r.responder_rate.is_some() {
+                format!(
+                    "{} {}",
+                    pct(r.responder_rate),
+                    match (r.responder_ci_low, r.responder_ci_high) {
+                        (Some(a), Some(b)) => format!("({:.0}–{:.0}%)", a * 100.0, b * 100.0),
+                        _ => String::new(),
+                    }
+                )
+            } else {
+                "withheld".into()
+            };
+            let _ = writeln!(
+                out,
+                "  {:<26} {:>7}  {:<28} {:<20} {}",
+                r.condition,
+                count(r.n, n),
+                change,
+                resp,
+                med
+            );
+        }
+    }
+    if s.parameters.min_cell > 1 {
+        let _ = writeln!(out, "\nCounts from 1 to {} and statistics of groups under {} courses are withheld (--min-cell {}).", n - 1, n, n);
+    }
+    out
+}

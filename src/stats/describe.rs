@@ -1,0 +1,186 @@
+//! Descriptive statistics: mean, standard deviation and type-7 quantiles
+//! (quartiles), as R's `mean`, `sd` and `quantile`.
+
+use super::finite;
+
+/// Sum with Neumaier's compensation, standing in for the extended precision
+/// (`long double`) accumulator that R uses in `mean` and `var`.
+fn compensated_sum(values: impl Iterator<Item = f64>) -> f64 {
+    let mut sum = 0.0_f64;
+    let mut compensation = 0.0_f64;
+    for v in values {
+        let t = sum + v;
+        if sum.abs() >= v.abs() {
+            compensation += (sum - t) + v;
+        } else {
+            compensation += (v - t) + sum;
+        }
+        sum = t;
+    }
+    sum + compensation
+}
+
+/// Arithmetic mean; `None` for an empty slice or a non-finite result.
+///
+/// # Formula
+///
+/// `m₀ = Σxᵢ / n`, then one refinement pass `m = m₀ + Σ(xᵢ - m₀) / n`.
+///
+/// # References
+///
+/// R's `src/main/summary.c` (`rsum`/`real_mean`).
+///
+/// R: `mean(x)`.
+pub fn mean(x: &[f64]) -> Option<f64> {
+    if x.is_empty() {
+        return None;
+    }
+    let n = x.len() as f64;
+    let first = compensated_sum(x.iter().copied()) / n;
+    if !first.is_finite() {
+        return None;
+    }
+    let correction = compensated_sum(x.iter().map(|&v| v - first)) / n;
+    finite(first + correction)
+}
+
+/// Sample variance with denominator `n - 1`; `None` for `n < 2`.
+///
+/// # Formula
+///
+/// `s² = Σ(xᵢ - x̄)² / (n - 1)` (two-pass, with the mean of [`mean`]).
+///
+/// # References
+///
+/// R's `src/library/stats/src/cov.c`.
+///
+/// R: `var(x)`.
+pub fn var(x: &[f64]) -> Option<f64> {
+    if x.len() < 2 {
+        return None;
+    }
+    let m = mean(x)?;
+    let ss = compensated_sum(x.iter().map(|&v| (v - m) * (v - m)));
+    finite(ss / (x.len() - 1) as f64)
+}
+
+/// Sample standard deviation with denominator `n - 1`; `None` for `n < 2`.
+///
+/// # Formula
+///
+/// `s = √(Σ(xᵢ - x̄)² / (n - 1))`.
+///
+/// # References
+///
+/// R's `src/library/stats/src/cov.c`.
+///
+/// R: `sd(x)`.
+pub fn sd(x: &[f64]) -> Option<f64> {
+    var(x).map(f64::sqrt)
+}
+
+/// Quantile of an ascending-sorted sample by Hyndman & Fan's type 7 (R's
+/// default); `None` when the sample is empty, contains NaN, or `p` is not in
+/// `[0, 1]`.
+///
+/// # Formula
+///
+/// `h = 1 + (n - 1)p`, `lo = ⌊h⌋`, `hi = ⌈h⌉`;
+/// `Q(p) = (1 - (h - lo)) · x₍lo₎ + (h - lo) · x₍hi₎` (1-based order
+/// statistics), written in that form as R does.
+///
+/// # References
+///
+/// Hyndman, R. J. & Fan, Y. (1996). Sample quantiles in statistical
+/// packages. *The American Statistician* 50(4), 361–365.
+///
+/// R: `quantile(x, p, type = 7)`.
+pub fn quantile_type7(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() || !(0.0..=1.0).contains(&p) || sorted.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let index = 1.0 + (sorted.len() - 1) as f64 * p;
+    let lo = index.floor();
+    let hi = index.ceil();
+    // 1-based lo/hi are in 1..=n because p is in [0, 1].
+    let x_lo = sorted[lo as usize - 1];
+    let x_hi = sorted[hi as usize - 1];
+    if index > lo && x_hi != x_lo {
+        let h = index - lo;
+        Some((1.0 - h) * x_lo + h * x_hi)
+    } else {
+        Some(x_lo)
+    }
+}
+
+/// First quartile, median and third quartile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quartiles {
+    /// 25% quantile.
+    pub q1: f64,
+    /// 50% quantile.
+    pub median: f64,
+    /// 75% quantile.
+    pub q3: f64,
+}
+
+/// Type-7 quartiles of an unsorted sample (sorts a copy); `None` when the
+/// sample is empty or contains NaN.
+///
+/// # Formula
+///
+/// [`quantile_type7`] at `p = 0.25, 0.5, 0.75`.
+///
+/// # References
+///
+/// Hyndman & Fan (1996), as for [`quantile_type7`].
+///
+/// R: `quantile(x, c(0.25, 0.5, 0.75))`.
+pub fn quartiles(x: &[f64]) -> Option<Quartiles> {
+    let mut sorted = x.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some(Quartiles {
+        q1: quantile_type7(&sorted, 0.25)?,
+        median: quantile_type7(&sorted, 0.5)?,
+        q3: quantile_type7(&sorted, 0.75)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_sd_of_small_samples() {
+        assert_eq!(mean(&[]), None);
+        assert_eq!(mean(&[2.0, 4.0, 9.0]), Some(5.0));
+        assert_eq!(sd(&[1.0]), None);
+        assert_eq!(
+            sd(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]),
+            Some((32.0f64 / 7.0).sqrt())
+        );
+        assert_eq!(sd(&[3.0, 3.0]), Some(0.0));
+    }
+
+    #[test]
+    fn mean_is_accurate_with_large_offset() {
+        let x = [1e9 + 0.1, 1e9 + 0.2, 1e9 + 0.3];
+        assert!((mean(&x).unwrap() - (1e9 + 0.2)).abs() < 1e-6);
+        assert!((sd(&x).unwrap() - 0.1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn type7_quantiles_match_r() {
+        // quantile(c(1, 2, 3, 4)) -> 1.75 2.5 3.25
+        let q = quartiles(&[4.0, 1.0, 3.0, 2.0]).unwrap();
+        assert_eq!((q.q1, q.median, q.q3), (1.75, 2.5, 3.25));
+        // quantile(c(7)) -> 7 7 7
+        let q = quartiles(&[7.0]).unwrap();
+        assert_eq!((q.q1, q.median, q.q3), (7.0, 7.0, 7.0));
+        assert_eq!(quantile_type7(&[1.0, 2.0], 0.0), Some(1.0));
+        assert_eq!(quantile_type7(&[1.0, 2.0], 1.0), Some(2.0));
+        assert_eq!(quantile_type7(&[1.0, 2.0], 1.5), None);
+        assert_eq!(quartiles(&[]), None);
+        assert_eq!(quartiles(&[1.0, f64::NAN]), None);
+    }
+}
