@@ -67,7 +67,12 @@ pub fn is_responder(instrument: &Instrument, baseline: f64, improvement: f64) ->
 }
 
 /// Derives every outcome of every valid course and records the outcome exclusions.
-pub fn derive(v: &mut Validated, settings: &Settings) -> Vec<OutcomeCourses> {
+///
+/// Also returns each course left out of an outcome, as (course, reason, outcome label).
+pub fn derive(
+    v: &mut Validated,
+    settings: &Settings,
+) -> (Vec<OutcomeCourses>, Vec<(u32, Reason, String)>) {
     let mut outcomes: Vec<Outcome> = vec![Outcome::Pain];
     let mut used = vec![false; settings.instruments.len()];
     for (f, &i) in v.records.function.iter().zip(&v.records.instrument) {
@@ -84,12 +89,17 @@ pub fn derive(v: &mut Validated, settings: &Settings) -> Vec<OutcomeCourses> {
     let mut result = Vec::new();
     let mut exclusions = Vec::new();
     let mut inj_before: Vec<u32> = Vec::new();
+    let mut left_out = Vec::new();
     for outcome in outcomes {
         let instrument = outcome.instrument(settings);
         let mut courses = Vec::new();
         let mut no_baseline = Excluded::default();
         let mut no_followup = Excluded::default();
-        for course in &v.courses {
+        let label = match outcome {
+            Outcome::Pain => "pain".to_string(),
+            Outcome::Function(_) => format!("function ({})", instrument.name),
+        };
+        for (index, course) in v.courses.iter().enumerate() {
             let rows = course.start..course.end;
             let scores = |r: usize| score(&v.records, outcome, r);
             if matches!(outcome, Outcome::Function(_)) && !rows.clone().any(|r| scores(r).is_some())
@@ -107,6 +117,7 @@ pub fn derive(v: &mut Validated, settings: &Settings) -> Vec<OutcomeCourses> {
             else {
                 no_baseline.records += n_rows;
                 no_baseline.courses += 1;
+                left_out.push((index as u32, Reason::NoBaseline, label.clone()));
                 continue;
             };
             let Some(last) = rows
@@ -116,6 +127,7 @@ pub fn derive(v: &mut Validated, settings: &Settings) -> Vec<OutcomeCourses> {
             else {
                 no_followup.records += n_rows;
                 no_followup.courses += 1;
+                left_out.push((index as u32, Reason::NoFollowUp, label.clone()));
                 continue;
             };
             let followup = scores(last).unwrap_or(f64::NAN);
@@ -171,7 +183,7 @@ pub fn derive(v: &mut Validated, settings: &Settings) -> Vec<OutcomeCourses> {
     for (key, n) in exclusions {
         v.add_excluded(key, n);
     }
-    result
+    (result, left_out)
 }
 
 /// The score of `outcome` at row `r`, if one was recorded and valid.

@@ -198,6 +198,11 @@ impl File<'_> {
                 "the file is empty; expected a header line and one row per encounter".into(),
             ));
         }
+        if let Some(line) = unclosed_quote(&text) {
+            return Err(self.bad(format!(
+                "line {line}: a quoted field opens here and is never closed; expected a closing \" (a quote inside a field is written \"\")"
+            )));
+        }
         let separator = detect_separator(&text);
         let header = read_header(&text, separator).map_err(|e| self.bad(e))?;
         let plan = self.plan(&header)?;
@@ -274,8 +279,9 @@ impl File<'_> {
     /// Which input column feeds which field; fails on duplicate or missing required columns.
     fn plan(&self, header: &[String]) -> Result<Vec<(usize, String)>> {
         let lower: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, h) in lower.iter().enumerate() {
-            if let Some(j) = lower[..i].iter().position(|x| x == h) {
+            if let Some(&j) = seen.get(h.as_str()) {
                 return Err(self.bad(format!(
                     "line 1: columns {} and {} are both named {:?}; expected each column name once",
                     j + 1,
@@ -283,6 +289,7 @@ impl File<'_> {
                     header[i]
                 )));
             }
+            seen.insert(h, i);
         }
         let excluded = &self.settings.exclude_columns;
         let mut plan = Vec::new();
@@ -480,6 +487,26 @@ fn is_phone(v: &str) -> bool {
         && !v.ends_with(['-', '.'])
 }
 
+/// The line where a quote opens that never closes, if one does.
+fn unclosed_quote(text: &[u8]) -> Option<u64> {
+    let mut line = 1u64;
+    let mut opened_at = None;
+    for &b in text {
+        match b {
+            b'"' => {
+                opened_at = if opened_at.is_some() {
+                    None
+                } else {
+                    Some(line)
+                }
+            }
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    opened_at
+}
+
 /// Chooses the separator (comma, semicolon or tab) that splits the header line most often.
 pub fn detect_separator(text: &[u8]) -> u8 {
     let mut counts = [0usize; 3];
@@ -512,17 +539,17 @@ fn read_header(text: &[u8], separator: u8) -> std::result::Result<Vec<String>, S
     }
 }
 
-/// Line numbers of sorted 0-based record indices: a quote-aware scan that skips the header
-/// and empty lines as the CSV reader does.
+/// Line numbers of sorted 0-based record indices: a quote-aware scan in which every line
+/// outside quotes starts a record, empty ones included, as the CSV reader counts them.
 fn record_lines(text: &[u8], records: &[u32]) -> Vec<u64> {
     let mut out = Vec::with_capacity(records.len());
     let mut wanted = records.iter().peekable();
     let mut line: u64 = 1;
-    let mut record: i64 = -1; // the header is record -1
+    let mut record: i64 = -2; // the header is record -1
     let mut at_start = true;
     let mut quoted = false;
     for &b in text {
-        if at_start && b != b'\n' && b != b'\r' {
+        if at_start {
             at_start = false;
             record += 1;
             while let Some(&&r) = wanted.peek() {
@@ -569,7 +596,9 @@ mod tests {
     #[test]
     fn line_numbers_follow_quotes_and_blank_lines() {
         let text = b"h1,h2\n1,2\n\n\"a\nb\",3\r\n4,5\n";
-        assert_eq!(record_lines(text, &[0, 1, 2]), vec![2, 4, 6]);
+        assert_eq!(record_lines(text, &[0, 1, 2, 3]), vec![2, 3, 4, 6]);
+        assert_eq!(unclosed_quote(b"a,b\n\"x,1\n2,3\n"), Some(2));
+        assert_eq!(unclosed_quote(b"a,b\n\"x\"\"y\",1\n"), None);
     }
 
     #[test]

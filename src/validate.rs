@@ -127,6 +127,8 @@ pub struct Course {
     pub age: Option<f64>,
     pub sex: Option<String>,
     pub injectate: Option<String>,
+    /// (input index, record index) of the course's first row, to locate findings.
+    pub first: (u32, u32),
 }
 
 /// An exclusion or dropped value, counted for the cohort flow.
@@ -235,7 +237,7 @@ pub fn validate(data: &Dataset, settings: &Settings) -> Result<Validated> {
                 if withheld {
                     "(date withheld)".to_string()
                 } else {
-                    v.to_string()
+                    shorten(v)
                 }
             }),
             expected,
@@ -507,6 +509,7 @@ pub fn validate(data: &Dataset, settings: &Settings) -> Result<Validated> {
                     age: None,
                     sex: None,
                     injectate: None,
+                    first: (row.file, row.record),
                 });
                 v
             }
@@ -548,7 +551,7 @@ pub fn validate(data: &Dataset, settings: &Settings) -> Result<Validated> {
                     col::PAIN,
                     v,
                     format!(
-                        "a {pain_name} pain score from {} to {}",
+                        "a pain score from {} to {} ({pain_name})",
                         pain_range.0, pain_range.1
                     ),
                 ),
@@ -581,7 +584,7 @@ pub fn validate(data: &Dataset, settings: &Settings) -> Result<Validated> {
                         2,
                         col::FUNCTION,
                         v,
-                        format!("a {} score from {} to {}", ins.name, ins.min, ins.max),
+                        format!("a score from {} to {} on {}", ins.min, ins.max, ins.name),
                     );
                     let _ = k;
                 }
@@ -652,6 +655,37 @@ pub fn validate(data: &Dataset, settings: &Settings) -> Result<Validated> {
     Ok(out)
 }
 
+impl Validated {
+    /// Adds a warning finding for each course left out of an outcome's analysis
+    /// (`no baseline`, `no follow-up`), located at the course's first row.
+    pub fn add_outcome_findings(&mut self, data: &Dataset, found: &[(u32, Reason, String)]) {
+        for (course, reason, outcome) in found {
+            let c = &self.courses[*course as usize];
+            let (file, record) = c.first;
+            let what = match reason {
+                Reason::NoBaseline => "a score before the first injection (or on its day)",
+                _ => "a score after at least one injection",
+            };
+            self.findings.push(Finding {
+                severity: reason.severity(),
+                reason: *reason,
+                file: data.inputs[file as usize].path.clone(),
+                line: None,
+                column: None,
+                value: None,
+                expected: format!("{what} for {outcome}"),
+                cost: format!(
+                    "course left out of the {outcome} analysis ({} records)",
+                    c.end - c.start
+                ),
+                file_index: file as usize,
+                record,
+            });
+        }
+        locate(self, data);
+    }
+}
+
 /// The input column name of canonical `field` (the config file may map it).
 fn source_column(settings: &Settings, field: usize) -> String {
     let name = FIELDS[field].name;
@@ -660,6 +694,15 @@ fn source_column(settings: &Settings, field: usize) -> String {
         .get(name)
         .cloned()
         .unwrap_or_else(|| name.to_string())
+}
+
+/// A value as findings show it: at most 80 characters, with the full length said.
+fn shorten(v: &str) -> String {
+    const SHOWN: usize = 80;
+    match v.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &v[..cut], v.len()),
+        None => v.to_string(),
+    }
 }
 
 /// Sex as written, with F/M in upper case.

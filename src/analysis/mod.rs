@@ -103,7 +103,7 @@ pub fn group<'a>(
 
 /// Runs every analysis on validated records.
 pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Summary {
-    let outcomes = courses::derive(&mut v, settings);
+    let (outcomes, _) = courses::derive(&mut v, settings);
     let groups = group(&outcomes, &v.conditions, settings);
     let (sessions_to_response, logrank) = response::analyse(&groups);
     let mut summary = Summary {

@@ -5,13 +5,15 @@ use std::process::ExitCode;
 use crate::cli::{Format, ValidateArgs};
 use crate::error::Result;
 use crate::render::findings;
-use crate::{ingest, output, validate};
+use crate::{courses, ingest, output, validate};
 
 /// Runs `validate`.
 pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
     let settings = super::settings(&args.input)?;
     let data = ingest::read(&args.input.files, &settings)?;
-    let v = validate::validate(&data, &settings)?;
+    let mut v = validate::validate(&data, &settings)?;
+    let (_, left_out) = courses::derive(&mut v, &settings);
+    v.add_outcome_findings(&data, &left_out);
     let report = match args.format {
         Format::Text => findings::text(&v).into_bytes(),
         Format::Json => findings::json(&v),

@@ -336,9 +336,17 @@ pub fn pt(t: f64, df: f64, tail: Tail) -> f64 {
     }
 }
 
-/// Two-sided Student t p-value `P(|T| >= |t|) = 2 · pt(-|t|, df)`.
+/// Two-sided Student t p-value.
 ///
-/// R: `2 * pt(-abs(t), df)`.
+/// # Formula
+///
+/// `P(|T| ≥ |t|) = 2 · pt(-|t|, df)`.
+///
+/// # References
+///
+/// As for [`pt`].
+///
+/// R: `2 * pt(-abs(t), df)` (as `t.test` computes it).
 pub fn pt_two_sided(t: f64, df: f64) -> f64 {
     2.0 * pt(-t.abs(), df, Tail::Lower)
 }
@@ -466,7 +474,7 @@ mod tests {
         close(qnorm(0.025), -1.9599639845400536);
         close(pnorm(-1.96, Tail::Lower), 0.024997895148220428);
         close(pnorm(-20.0, Tail::Lower), 2.7536241186062337e-89);
-        close(pnorm(10.0, Tail::Upper), 7.6198530241605269e-24);
+        close(pnorm(10.0, Tail::Upper), 7.619853024160527e-24);
         assert_eq!(pnorm(0.0, Tail::Upper), 0.5);
     }
 
@@ -483,7 +491,7 @@ mod tests {
             0.5 + 1.5 / (2.0 * (2.0f64 + 2.25).sqrt()),
         );
         close(qt(0.975, 1.0), (std::f64::consts::PI * 0.475).tan());
-        close(qt(0.975, 2.0), 4.3026527297494619);
+        close(qt(0.975, 2.0), 4.302652729749462);
         close(qt(0.975, 4.0), 2.7764451051977934);
         assert_eq!(qt(0.5, 7.0), 0.0);
         assert_eq!(pt(0.0, 3.0, Tail::Upper), 0.5);
@@ -494,11 +502,11 @@ mod tests {
     fn log_beta_half_matches_r_lbeta() {
         // R: lbeta(a, 0.5), options(digits = 17).
         for (a, expected) in [
-            (0.5, 1.14472988584940039),
-            (19.5, -0.90643273531369684),
-            (20.0, -0.91925184440660423),
-            (100.0, -1.72897015527752274),
-            (2.5e5, -5.64224265549749138),
+            (0.5, 1.1447298858494004),
+            (19.5, -0.9064327353136968),
+            (20.0, -0.9192518444066042),
+            (100.0, -1.7289701552775227),
+            (2.5e5, -5.642242655497491),
         ] {
             close(LN_SQRT_PI - ln_gamma_half_ratio(a), expected);
         }

@@ -169,6 +169,15 @@ impl KaplanMeier {
     /// Survival probability at time `t`: the right-continuous step function,
     /// 1 before the first time (NaN for a NaN `t`).
     ///
+    /// # Formula
+    ///
+    /// `S(t) = Π_{tᵢ ≤ t} (nᵢ - dᵢ)/nᵢ`, the `surv` of the last point at or
+    /// before `t`.
+    ///
+    /// # References
+    ///
+    /// Kaplan & Meier (1958), as for [`KaplanMeier::fit`].
+    ///
     /// R: `summary(fit, times = t, extend = TRUE)$surv`.
     pub fn surv_at(&self, t: f64) -> f64 {
         if t.is_nan() {
@@ -183,12 +192,25 @@ impl KaplanMeier {
     }
 
     /// Median survival time and its 95% confidence interval by R's
-    /// `quantile(fit, 0.5)`; see [`KaplanMeier::median_by`].
+    /// `quantile(fit, 0.5)`: [`KaplanMeier::median_by`] with
+    /// [`MedianRule::Quantile`], where the formula is given.
+    ///
+    /// # Formula
+    ///
+    /// See [`KaplanMeier::median_by`].
+    ///
+    /// # References
+    ///
+    /// Brookmeyer & Crowley (1982), as for [`KaplanMeier::median_by`].
+    ///
+    /// R: `quantile(fit, 0.5)`.
     pub fn median(&self) -> MedianCi {
         self.median_by(MedianRule::Quantile)
     }
 
     /// Median survival time and its 95% confidence interval.
+    ///
+    /// # Formula
     ///
     /// The same rule is applied to the survival curve (median), the lower
     /// confidence curve (lower limit) and the upper confidence curve (upper
@@ -395,9 +417,9 @@ mod tests {
         assert_eq!((p.n_risk, p.n_event, p.n_censor), (7, 1, 1));
         close(Some(p.surv), 0.75);
         close(p.std_err, 0.2041241452319315);
-        close(p.lower, 0.502701841294046936);
+        close(p.lower, 0.5027018412940469);
         assert_eq!(p.upper, Some(1.0));
-        close(km.points[4].lower, 0.044962358990502868);
+        close(km.points[4].lower, 0.04496235899050287);
         let last = km.points[5];
         assert_eq!(last.surv, 0.0);
         assert_eq!((last.std_err, last.lower, last.upper), (None, None, None));

@@ -3,6 +3,7 @@
 
 use super::dist::{pchisq, Tail};
 use super::kaplan_meier::tie_nearly_equal_times;
+use super::tolerance::SOLVE_RECIPROCAL_CONDITION;
 
 /// Result of a log-rank test.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +28,8 @@ pub struct LogRank {
 /// ([`tie_nearly_equal_times`]). Groups whose expected count is 0 (no one
 /// at risk at any event time, e.g. an unused index) are left out of the
 /// test, as `survdiff` does. `None` when fewer than two groups remain, or
-/// when the variance matrix is singular (R: an error from `solve`).
+/// when the variance matrix is singular (R: an error from `solve`, which
+/// also refuses a reciprocal condition number below machine epsilon).
 ///
 /// # Formula
 ///
@@ -134,33 +136,80 @@ pub fn logrank(times: &[f64], events: &[bool], groups: &[usize]) -> Option<LogRa
     })
 }
 
-/// Solves `a x = b` by Gaussian elimination with partial pivoting (the LU
-/// factorization LAPACK's `dgesv` uses behind R's `solve`); `None` when `a`
-/// is singular.
-fn solve(mut a: Vec<Vec<f64>>, b: &[f64]) -> Option<Vec<f64>> {
-    let n = b.len();
-    let mut b = b.to_vec();
-    for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col] == 0.0 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        for row in col + 1..n {
-            let factor = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= factor * a[col][k];
+/// LU factorization with partial pivoting, `P A = L U` (the factorization
+/// LAPACK's `dgesv` uses behind R's `solve`), stored in one matrix.
+struct Lu {
+    factors: Vec<Vec<f64>>,
+    /// `rows[i]` is the row of `A` that ended up in row `i`.
+    rows: Vec<usize>,
+}
+
+impl Lu {
+    /// `None` when a pivot is exactly zero (R: "exactly singular").
+    fn factor(mut a: Vec<Vec<f64>>) -> Option<Lu> {
+        let n = a.len();
+        let mut rows: Vec<usize> = (0..n).collect();
+        for col in 0..n {
+            let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+            if a[pivot][col] == 0.0 {
+                return None;
             }
-            b[row] -= factor * b[col];
+            a.swap(col, pivot);
+            rows.swap(col, pivot);
+            let (done, rest) = a.split_at_mut(col + 1);
+            let pivot_row = &done[col];
+            for row in rest.iter_mut() {
+                let factor = row[col] / pivot_row[col];
+                row[col] = factor;
+                for (target, &p) in row[col + 1..].iter_mut().zip(&pivot_row[col + 1..]) {
+                    *target -= factor * p;
+                }
+            }
         }
+        Some(Lu { factors: a, rows })
     }
-    let mut x = vec![0.0; n];
-    for row in (0..n).rev() {
-        let tail: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - tail) / a[row][row];
+
+    /// Solves `A x = b`.
+    fn solve(&self, b: &[f64]) -> Vec<f64> {
+        let n = b.len();
+        let lu = &self.factors;
+        let mut y: Vec<f64> = self.rows.iter().map(|&r| b[r]).collect();
+        for row in 0..n {
+            let below: f64 = (0..row).map(|k| lu[row][k] * y[k]).sum();
+            y[row] -= below;
+        }
+        for row in (0..n).rev() {
+            let beyond: f64 = (row + 1..n).map(|k| lu[row][k] * y[k]).sum();
+            y[row] = (y[row] - beyond) / lu[row][row];
+        }
+        y
     }
-    Some(x)
+}
+
+/// Maximum absolute column sum.
+fn norm_1(columns: impl Iterator<Item = Vec<f64>>) -> f64 {
+    columns
+        .map(|c| c.iter().map(|v| v.abs()).sum::<f64>())
+        .fold(0.0, f64::max)
+}
+
+/// Solves `a x = b` as R's `solve(a, b)`: `None` when `a` is exactly
+/// singular or its reciprocal 1-norm condition number is below
+/// [`SOLVE_RECIPROCAL_CONDITION`] (R: "system is computationally singular").
+fn solve(a: Vec<Vec<f64>>, b: &[f64]) -> Option<Vec<f64>> {
+    let n = b.len();
+    let a_norm = norm_1((0..n).map(|j| a.iter().map(|row| row[j]).collect()));
+    let lu = Lu::factor(a)?;
+    let inverse_norm = norm_1((0..n).map(|j| {
+        let mut unit = vec![0.0; n];
+        unit[j] = 1.0;
+        lu.solve(&unit)
+    }));
+    let reciprocal_condition = 1.0 / (a_norm * inverse_norm);
+    if reciprocal_condition.is_nan() || reciprocal_condition < SOLVE_RECIPROCAL_CONDITION {
+        return None;
+    }
+    Some(lu.solve(b))
 }
 
 #[cfg(test)]

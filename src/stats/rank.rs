@@ -93,7 +93,17 @@ pub fn r_table_counts(x: &[f64]) -> Vec<usize> {
 }
 
 /// `Σ (t³ - t)` over group sizes `t`, in floating point as R computes
-/// `sum(TIES^3 - TIES)`.
+/// `sum(TIES^3 - TIES)`: the tie correction of rank statistics.
+///
+/// # Formula
+///
+/// `Σ_g (t_g³ - t_g)`.
+///
+/// # References
+///
+/// Hollander, Wolfe & Chicken (2014), §3.1 and §6.1.
+///
+/// R: `sum(TIES^3 - TIES)` in `wilcox.test` and `kruskal.test`.
 pub fn tie_cubes(sizes: &[usize]) -> f64 {
     sizes
         .iter()

@@ -23,6 +23,11 @@ pub const QUANTILE_NEWTON_RELATIVE: f64 = 4.0 * f64::EPSILON;
 /// Maximum number of Newton steps when refining a quantile.
 pub const QUANTILE_NEWTON_MAX_STEPS: usize = 100;
 
+/// R's `solve(a, b)` stops ("system is computationally singular") when the
+/// reciprocal 1-norm condition number of `a` is below its `tol`, by default
+/// `.Machine$double.eps`; `survdiff` inherits that through `solve`.
+pub const SOLVE_RECIPROCAL_CONDITION: f64 = f64::EPSILON;
+
 /// Relative size of the last term (or last continued-fraction factor's
 /// distance from 1) at which a series or continued fraction is truncated.
 pub const SERIES_RELATIVE: f64 = f64::EPSILON / 2.0;

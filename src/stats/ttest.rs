@@ -111,10 +111,10 @@ mod tests {
         assert_eq!(r.n, 5);
         assert_eq!(r.mean, 3.2);
         close(r.sd, 3.7f64.sqrt());
-        close(r.t, 3.719924439802217542);
+        close(r.t, 3.7199244398022175);
         close(r.p, 0.020475874420910676);
-        close(r.ci_low, 0.811611611900020180);
-        close(r.ci_high, 5.588388388099980730);
+        close(r.ci_low, 0.8116116119000202);
+        close(r.ci_high, 5.588388388099981);
     }
 
     #[test]
