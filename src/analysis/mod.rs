@@ -56,10 +56,10 @@ pub struct Summary {
     pub table1: Vec<table1::Table1Row>,
     pub change: Vec<change::ChangeRow>,
     pub sessions_to_response: Vec<response::ResponseRow>,
-    pub logrank: Vec<response::TestRow>,
+    pub logrank: Vec<response::LogRankRow>,
     pub sessions_received: Vec<sessions::SessionsRow>,
     pub trajectory: Vec<trajectory::TrajectoryRow>,
-    pub kruskal_wallis: Vec<response::TestRow>,
+    pub kruskal_wallis: Vec<response::KruskalRow>,
     pub safety: Vec<safety::SafetyRow>,
 }
 

@@ -37,14 +37,22 @@ pub struct ResponseRow {
     pub suppressed: bool,
 }
 
-/// A test across conditions (log-rank or Kruskal–Wallis).
+/// The log-rank test across conditions (R `survdiff`, rho = 0).
 #[derive(Debug, Clone, Serialize)]
-pub struct TestRow {
+pub struct LogRankRow {
     pub outcome: String,
     pub instrument: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub chisq: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
+    pub p: Option<f64>,
+    pub conditions: u64,
+}
+
+/// The Kruskal–Wallis test across conditions (R `kruskal.test`).
+#[derive(Debug, Clone, Serialize)]
+pub struct KruskalRow {
+    pub outcome: String,
+    pub instrument: String,
     pub statistic: Option<f64>,
     pub df: Option<f64>,
     pub p: Option<f64>,
@@ -52,7 +60,7 @@ pub struct TestRow {
 }
 
 /// Kaplan–Meier per group, and a log-rank test across conditions per outcome.
-pub fn analyse(groups: &[Groups]) -> (Vec<ResponseRow>, Vec<TestRow>) {
+pub fn analyse(groups: &[Groups]) -> (Vec<ResponseRow>, Vec<LogRankRow>) {
     let mut rows = Vec::new();
     let mut tests = Vec::new();
     for g in groups {
@@ -74,12 +82,19 @@ pub fn analyse(groups: &[Groups]) -> (Vec<ResponseRow>, Vec<TestRow>) {
                 }
             }
             let lr = logrank::logrank(&times, &events, &labels);
-            tests.push(TestRow {
+            // With no event at all survdiff reports chisq 0 and no p-value.
+            let no_events = !events.iter().any(|e| *e);
+            tests.push(LogRankRow {
                 outcome: g.kind.to_string(),
                 instrument: g.instrument.clone(),
-                chisq: lr.as_ref().and_then(|l| finite(l.chisq)),
-                statistic: None,
-                df: lr.as_ref().map(|l| l.df as f64),
+                chisq: lr
+                    .as_ref()
+                    .and_then(|l| finite(l.chisq))
+                    .or(no_events.then_some(0.0)),
+                df: Some(
+                    lr.as_ref()
+                        .map_or(by_condition.len() as f64 - 1.0, |l| l.df as f64),
+                ),
                 p: lr.as_ref().and_then(|l| finite(l.p)),
                 conditions: by_condition.len() as u64,
             });
@@ -137,7 +152,7 @@ pub fn curve(
 }
 
 /// Kruskal–Wallis of improvement across conditions, per outcome measured in two or more.
-pub fn kruskal(groups: &[Groups]) -> Vec<TestRow> {
+pub fn kruskal(groups: &[Groups]) -> Vec<KruskalRow> {
     let mut rows = Vec::new();
     for g in groups {
         let samples: Vec<Vec<f64>> = g
@@ -150,10 +165,9 @@ pub fn kruskal(groups: &[Groups]) -> Vec<TestRow> {
             continue;
         }
         let kw = kruskal::kruskal_wallis(&samples);
-        rows.push(TestRow {
+        rows.push(KruskalRow {
             outcome: g.kind.to_string(),
             instrument: g.instrument.clone(),
-            chisq: None,
             statistic: kw.as_ref().and_then(|k| finite(k.statistic)),
             df: kw
                 .as_ref()

@@ -267,21 +267,41 @@ pub fn all(s: &Summary) -> Vec<(String, Vec<u8>)> {
         "p",
         "conditions",
     ]);
-    for (name, rows) in [
-        ("log-rank", &s.logrank),
-        ("Kruskal-Wallis", &s.kruskal_wallis),
-    ] {
-        for r in rows {
-            t.row(vec![
-                name.into(),
-                r.outcome.clone(),
-                text(&r.instrument),
-                number(r.chisq.or(r.statistic)),
-                number(r.df),
-                number(r.p),
-                r.conditions.to_string(),
-            ]);
-        }
+    let tests = s
+        .logrank
+        .iter()
+        .map(|r| {
+            (
+                "log-rank",
+                &r.outcome,
+                &r.instrument,
+                r.chisq,
+                r.df,
+                r.p,
+                r.conditions,
+            )
+        })
+        .chain(s.kruskal_wallis.iter().map(|r| {
+            (
+                "Kruskal-Wallis",
+                &r.outcome,
+                &r.instrument,
+                r.statistic,
+                r.df,
+                r.p,
+                r.conditions,
+            )
+        }));
+    for (name, outcome, instrument, statistic, df, p, conditions) in tests {
+        t.row(vec![
+            name.into(),
+            outcome.clone(),
+            text(instrument),
+            number(statistic),
+            number(df),
+            number(p),
+            conditions.to_string(),
+        ]);
     }
     out.push(("tests.csv".to_string(), t.finish()));
 

@@ -1,0 +1,184 @@
+//! End to end: `prolo analyze` on the fixtures of tests/fixtures/analyze agrees with the
+//! independent R implementation (reference.R, run by run_all.sh) on every number of
+//! summary.json, to 1e-6 relative (SPEC "Statistical conventions").
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// SPEC's tolerance: 1e-6 relative; values this close to 0 compare absolutely.
+const REL_TOL: f64 = 1e-6;
+const ABS_TOL: f64 = 1e-12;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyze")
+}
+
+fn analyze(csv: &str) -> Value {
+    let out = Command::cargo_bin("prolo")
+        .unwrap()
+        .args(["analyze", "--min-cell", "0", "--format", "json"])
+        .arg(fixtures().join(csv))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{csv}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn same(path: &str, actual: &Value, expected: &Value, errors: &mut Vec<String>) {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(e)) => {
+            let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
+            if (a - e).abs() > ABS_TOL.max(REL_TOL * e.abs()) {
+                errors.push(format!("{path}: prolo {a} vs R {e}"));
+            }
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            for (k, ev) in e {
+                match a.get(k) {
+                    Some(av) => same(&format!("{path}.{k}"), av, ev, errors),
+                    None => errors.push(format!("{path}.{k}: missing in prolo's output")),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            if a.len() != e.len() {
+                errors.push(format!(
+                    "{path}: {} items in prolo, {} in R",
+                    a.len(),
+                    e.len()
+                ));
+            }
+            for (i, (av, ev)) in a.iter().zip(e).enumerate() {
+                same(&format!("{path}[{i}]"), av, ev, errors);
+            }
+        }
+        (a, e) if a == e => {}
+        (a, e) => errors.push(format!("{path}: prolo {a} vs R {e}")),
+    }
+}
+
+/// Compares a section's rows matched by key fields; both sides must hold the same keys.
+fn rows(section: &str, keys: &[&str], actual: &Value, expected: &Value, errors: &mut Vec<String>) {
+    let key = |row: &Value| -> String {
+        keys.iter()
+            .map(|k| row[*k].to_string())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let empty = vec![];
+    let a = actual[section].as_array().unwrap_or(&empty);
+    let e = expected[section].as_array().unwrap_or(&empty);
+    for er in e {
+        match a.iter().find(|ar| key(ar) == key(er)) {
+            Some(ar) => same(&format!("{section}[{}]", key(er)), ar, er, errors),
+            None => errors.push(format!("{section}[{}]: missing in prolo's output", key(er))),
+        }
+    }
+    for ar in a {
+        if !e.iter().any(|er| key(er) == key(ar)) {
+            errors.push(format!("{section}[{}]: not in R's output", key(ar)));
+        }
+    }
+}
+
+fn check(name: &str) {
+    let actual = analyze(&format!("{name}.csv"));
+    let text = std::fs::read_to_string(fixtures().join(format!("{name}.expected.json"))).unwrap();
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    let mut errors = Vec::new();
+    for k in ["records", "courses", "patients"] {
+        same(
+            &format!("cohort.{k}"),
+            &actual["cohort"][k],
+            &expected["cohort"][k],
+            &mut errors,
+        );
+    }
+    rows(
+        "excluded",
+        &["reason", "outcome", "instrument"],
+        &actual["cohort"],
+        &expected["cohort"],
+        &mut errors,
+    );
+    rows(
+        "change",
+        &["outcome", "instrument", "condition", "injections"],
+        &actual,
+        &expected,
+        &mut errors,
+    );
+    rows(
+        "sessions_to_response",
+        &["outcome", "instrument", "condition"],
+        &actual,
+        &expected,
+        &mut errors,
+    );
+    rows(
+        "logrank",
+        &["outcome", "instrument"],
+        &actual,
+        &expected,
+        &mut errors,
+    );
+    rows(
+        "kruskal_wallis",
+        &["outcome", "instrument"],
+        &actual,
+        &expected,
+        &mut errors,
+    );
+    rows(
+        "sessions_received",
+        &["condition"],
+        &actual,
+        &expected,
+        &mut errors,
+    );
+    rows(
+        "trajectory",
+        &["outcome", "instrument", "condition", "injections"],
+        &actual,
+        &expected,
+        &mut errors,
+    );
+    rows("safety", &["condition"], &actual, &expected, &mut errors);
+    assert!(
+        errors.is_empty(),
+        "{name}: {} differences from R:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn clean_fixture_equals_r() {
+    check("clean");
+}
+
+#[test]
+fn defects_fixture_equals_r() {
+    check("defects");
+}
+
+#[test]
+fn single_course_equals_r() {
+    check("edge_single");
+}
+
+#[test]
+fn two_conditions_equal_r() {
+    check("edge_two_conditions");
+}
+
+#[test]
+fn zero_change_equals_r() {
+    check("edge_zero_change");
+}
