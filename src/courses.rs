@@ -109,12 +109,7 @@ pub fn derive(
             injections_before(&v.records, course.start, course.end, &mut inj_before);
             let n_rows = (course.end - course.start) as u64;
             let ib = |r: usize| inj_before[r - course.start];
-            let Some(baseline) = rows
-                .clone()
-                .filter(|&r| ib(r) == 0)
-                .filter_map(scores)
-                .last()
-            else {
+            let Some(baseline) = rows.clone().rev().filter(|&r| ib(r) == 0).find_map(scores) else {
                 no_baseline.records += n_rows;
                 no_baseline.courses += 1;
                 left_out.push((index as u32, Reason::NoBaseline, label.clone()));

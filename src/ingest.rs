@@ -427,7 +427,8 @@ pub fn identifier_by_name(name: &str) -> Option<String> {
 
 /// Why sampled values look like direct identifiers (e-mail, US SSN, phone), if they do.
 pub fn identifier_by_value(values: &[String]) -> Option<String> {
-    let kinds: [(&str, fn(&str) -> bool); 3] = [
+    type Shape = (&'static str, fn(&str) -> bool);
+    let kinds: [Shape; 3] = [
         ("e-mail addresses", is_email),
         ("US SSNs", is_ssn),
         ("phone numbers", is_phone),

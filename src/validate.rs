@@ -729,7 +729,7 @@ fn locate(out: &mut Validated, data: &Dataset) {
         }
     }
     out.findings
-        .sort_by(|a, b| (a.file_index, a.line, a.reason).cmp(&(b.file_index, b.line, b.reason)));
+        .sort_by_key(|f| (f.severity, f.file_index, f.line, f.reason));
 }
 
 /// Days since 0000-03-01 of a `YYYY-MM-DD` date (only differences matter).

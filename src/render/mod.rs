@@ -17,7 +17,8 @@ pub fn summary_json(summary: &Summary) -> Vec<u8> {
 /// Formats a number at full precision (shortest text that reads back as the same f64).
 pub fn number(x: Option<f64>) -> String {
     match x {
-        Some(v) if v == 0.0 => "0".into(),
+        // -0 prints as 0.
+        Some(0.0) => "0".into(),
         Some(v) => format!("{v}"),
         None => String::new(),
     }

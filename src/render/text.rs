@@ -46,12 +46,8 @@ pub fn summary(s: &Summary) -> String {
         let _ = writeln!(out, "\n{outcome} ({instrument}): change from baseline to final follow-up; response by injections");
         let _ = writeln!(
             out,
-            "  {:<26} {:>7}  {:<28} {:<20} {}",
-            "condition",
-            "n",
-            "mean change (95% CI)",
-            "responders (95% CI)",
-            "median injections to response (95% CI)"
+            "  {:<26} {:>7}  {:<28} {:<20} median injections to response (95% CI)",
+            "condition", "n", "mean change (95% CI)", "responders (95% CI)"
         );
         for r in s
             .change

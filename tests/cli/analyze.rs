@@ -1,0 +1,166 @@
+//! `prolo analyze`: outputs, determinism, suppression, neutralised text.
+
+use super::*;
+
+#[test]
+fn out_dir_is_written_whole_and_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("analyze/clean.csv");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for d in [&a, &b] {
+        prolo()
+            .arg("analyze")
+            .arg(&input)
+            .arg("--out")
+            .arg(d)
+            .assert()
+            .success();
+    }
+    let names = [
+        "summary.json",
+        "tables/change.csv",
+        "tables/cohort_flow.csv",
+        "tables/table1.csv",
+        "tables/response_curve.csv",
+        "tables/response_median.csv",
+        "tables/sessions_received.csv",
+        "tables/trajectory.csv",
+        "tables/safety.csv",
+        "tables/tests.csv",
+    ];
+    for n in names {
+        assert_eq!(
+            std::fs::read(a.join(n)).unwrap(),
+            std::fs::read(b.join(n)).unwrap(),
+            "{n}"
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(v["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(v["parameters"]["min_cell"], 11);
+    // Re-running into a folder prolo wrote replaces it.
+    prolo()
+        .arg("analyze")
+        .arg(&input)
+        .arg("--out")
+        .arg(&a)
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_foreign_folder_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mine");
+    std::fs::create_dir(&out).unwrap();
+    write(&out, "thesis.docx", "precious");
+    let run = prolo()
+        .arg("analyze")
+        .arg(fixture("analyze/clean.csv"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("not written by prolo"));
+    assert_eq!(
+        std::fs::read_to_string(out.join("thesis.docx")).unwrap(),
+        "precious"
+    );
+    assert!(!out.join("summary.json").exists());
+}
+
+#[test]
+fn small_cells_are_withheld_everywhere() {
+    let out = prolo()
+        .args(["analyze", "--format", "json"])
+        .arg(fixture("analyze/edge_two_conditions.csv"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in v["change"].as_array().unwrap() {
+        assert!(
+            r["n"].is_null() && r["mean_change"].is_null() && r["suppressed"] == true,
+            "{r}"
+        );
+    }
+    for r in v["sessions_to_response"].as_array().unwrap() {
+        assert!(r["n"].is_null() && r["median"].is_null(), "{r}");
+    }
+    assert!(v["cohort"]["patients"].is_null() && v["cohort"]["records"] == 21);
+    let text = String::from_utf8(
+        prolo()
+            .arg("analyze")
+            .arg(fixture("analyze/edge_two_conditions.csv"))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(text.contains("<11") && text.contains("withheld"), "{text}");
+}
+
+#[test]
+fn complementary_cells_are_withheld() {
+    let out = prolo()
+        .args(["analyze", "--format", "json", "--min-cell", "11"])
+        .arg(fixture("analyze/clean.csv"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in v["sessions_received"].as_array().unwrap() {
+        let counts = r["counts"].as_object().unwrap();
+        let hidden = counts.values().filter(|c| c.is_null()).count();
+        assert_ne!(
+            hidden, 1,
+            "one withheld count can be worked out from n: {r}"
+        );
+        for c in counts.values().filter_map(|c| c.as_u64()) {
+            assert!(c == 0 || c >= 11, "{r}");
+        }
+    }
+    for r in v["change"].as_array().unwrap() {
+        if let (Some(n), Some(k)) = (r["n"].as_u64(), r["responders"].as_u64()) {
+            assert!((k == 0 || k >= 11) && (n - k == 0 || n - k >= 11), "{r}");
+        }
+    }
+}
+
+#[test]
+fn text_from_the_input_is_harmless_in_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "evil.csv", "patient_id,condition,day,injection,pain\nP1,\"=HYPERLINK(\"\"http://x\"\")\",0,1,6\nP1,\"=HYPERLINK(\"\"http://x\"\")\",28,0,3\n");
+    let out = dir.path().join("out");
+    prolo()
+        .args(["analyze", "--min-cell", "0"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let change = std::fs::read_to_string(out.join("tables/change.csv")).unwrap();
+    assert!(change.contains("'=hyperlink"), "{change}");
+    assert!(
+        !change.contains(",=hyperlink") && !change.contains(",\"=hyperlink"),
+        "{change}"
+    );
+}
+
+#[test]
+fn text_summary_names_conditions_and_key_numbers() {
+    let out = prolo()
+        .args(["analyze", "--min-cell", "0"])
+        .arg(fixture("analyze/clean.csv"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for w in [
+        "knee_oa",
+        "mean change (95% CI)",
+        "responders",
+        "median injections to response",
+    ] {
+        assert!(text.contains(w), "{w}: {text}");
+    }
+}

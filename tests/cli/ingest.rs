@@ -1,0 +1,233 @@
+//! Input formats and bad input: every format reads to the same result; no input panics.
+
+use super::*;
+
+const ROWS: &str =
+    "P1,knee_oa,0,1,6\nP1,knee_oa,28,1,4\nP1,knee_oa,56,0,2\nP2,knee_oa,0,1,8\nP2,knee_oa,30,0,7\n";
+
+fn analyze_json(args: &[&str], stdin: Option<Vec<u8>>) -> serde_json::Value {
+    let mut c = prolo();
+    c.args(["analyze", "--min-cell", "0", "--format", "json"])
+        .args(args);
+    if let Some(bytes) = stdin {
+        c.write_stdin(bytes);
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The results of a summary without its provenance.
+fn results(mut v: serde_json::Value) -> serde_json::Value {
+    let o = v.as_object_mut().unwrap();
+    o.remove("inputs");
+    v
+}
+
+#[test]
+fn every_format_gives_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let comma = format!("patient_id,condition,day,injection,pain\n{ROWS}");
+    let base = results(analyze_json(
+        &[write(d, "a.csv", &comma).to_str().unwrap()],
+        None,
+    ));
+    let semicolon = comma.replace(',', ";");
+    let tab = comma.replace(',', "\t");
+    let crlf_bom = format!("\u{feff}{}", comma.replace('\n', "\r\n"));
+    let quoted = comma.replace("knee_oa", "\"Knee OA\"");
+    let upper = comma.replace(
+        "patient_id,condition,day,injection,pain",
+        "PATIENT_ID,Condition,Day,INJECTION,Pain",
+    );
+    for (name, text) in [
+        ("semi.csv", semicolon),
+        ("tab.tsv", tab),
+        ("crlf.csv", crlf_bom),
+        ("quoted.csv", quoted),
+        ("upper.csv", upper),
+    ] {
+        let got = results(analyze_json(
+            &[write(d, name, &text).to_str().unwrap()],
+            None,
+        ));
+        assert_eq!(got, base, "{name}");
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, comma.as_bytes()).unwrap();
+    let gz_path = write(d, "a.csv.gz", gz.finish().unwrap());
+    assert_eq!(
+        results(analyze_json(&[gz_path.to_str().unwrap()], None)),
+        base,
+        "gzip"
+    );
+    assert_eq!(
+        results(analyze_json(&["-"], Some(comma.clone().into_bytes()))),
+        base,
+        "stdin"
+    );
+    let (first, second) = ROWS.split_at(ROWS.find("P2").unwrap());
+    let p1 = write(
+        d,
+        "part1.csv",
+        format!("patient_id,condition,day,injection,pain\n{first}"),
+    );
+    let p2 = write(
+        d,
+        "part2.csv",
+        format!(
+            "pain;injection;day;condition;patient_id\n{}",
+            second
+                .lines()
+                .map(|l| {
+                    let f: Vec<&str> = l.split(',').collect();
+                    format!("{};{};{};{};{}\n", f[4], f[3], f[2], f[1], f[0])
+                })
+                .collect::<String>()
+        ),
+    );
+    let split = analyze_json(&[p1.to_str().unwrap(), p2.to_str().unwrap()], None);
+    assert_eq!(split["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(results(split), base, "two files");
+}
+
+#[test]
+fn parquet_reads_like_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("s.csv");
+    let pq = dir.path().join("s.parquet");
+    for p in [&csv, &pq] {
+        prolo()
+            .args(["synth", "--courses", "60", "--seed", "3", "--out"])
+            .arg(p)
+            .assert()
+            .success();
+    }
+    let a = results(analyze_json(&[csv.to_str().unwrap()], None));
+    let b = results(analyze_json(&[pq.to_str().unwrap()], None));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn config_maps_columns_and_adds_instruments() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = write(d, "redcap.csv", "record_id,dx,visit_day,inj,nrs,score,scale\nR1,knee_oa,0,1,6,40,WOMAC100\nR1,knee_oa,28,1,4,60,WOMAC100\nR1,knee_oa,56,0,3,70,WOMAC100\n");
+    let cfg = write(d, "prolo.toml", "[columns]\npatient_id = \"record_id\"\ncondition = \"dx\"\nday = \"visit_day\"\ninjection = \"inj\"\npain = \"nrs\"\nfunction = \"score\"\nfunction_instrument = \"scale\"\n\n[[instruments]]\nname = \"WOMAC100\"\nmax = 100\nbetter = \"higher\"\nmcid = \"15%\"\n");
+    let v = analyze_json(
+        &["--config", cfg.to_str().unwrap(), data.to_str().unwrap()],
+        None,
+    );
+    let rows: Vec<_> = v["change"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["instrument"] == "WOMAC100" && r["condition"] == "all" && r["injections"] == "all"
+        })
+        .collect();
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["mean_change"], 30.0);
+    assert_eq!(rows[0]["responders"], 1);
+    prolo()
+        .args(["validate", "--config"])
+        .arg(write(d, "bad.toml", "[columns]\nnot_a_field = \"x\"\n"))
+        .arg(&data)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn bad_input_gives_a_clear_message_and_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let h = "patient_id,condition,day,injection,pain\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, format!("{h}{ROWS}").repeat(200).as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let garbage: Vec<u8> = (0..4000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.csv", vec![], "empty"),
+        ("garbage.csv", garbage, "UTF-8"),
+        (
+            "latin1.csv",
+            format!("{h}P1,caf\u{e9},0,1,5\n")
+                .replace('\u{e9}', "\u{1}")
+                .into_bytes()
+                .into_iter()
+                .map(|b| if b == 1 { 0xe9 } else { b })
+                .collect(),
+            "line 2",
+        ),
+        ("trunc.csv.gz", gz[..gz.len() / 2].to_vec(), "gzip"),
+        (
+            "unclosed.csv",
+            format!("{h}P1,\"knee,0,1,5\nP1,knee,30,1,3\n").into_bytes(),
+            "never closed",
+        ),
+        (
+            "dup.csv",
+            b"patient_id,condition,day,injection,pain,Pain\nP1,knee,0,1,5,5\n".to_vec(),
+            "both named",
+        ),
+        (
+            "missing.csv",
+            b"patient_id,condition,pain\nP1,knee,5\n".to_vec(),
+            "required column",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let p = write(d, name, bytes);
+        let out = prolo().arg("validate").arg(&p).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {err}");
+        assert!(err.contains(says) && err.contains(name), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn odd_values_are_findings_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let big = "x".repeat(10_000_000);
+    let text = format!("patient_id,condition,day,injection,pain\nP1,knee,0,1,1e309\nP1,knee,30,1,NaN\nP1,knee,60,1,inf\nP1,knee,90,0,-0\nP2,knee,0,1,{big}\nP3,knee,99999999999999999999,1,5\nP4,knee,1e30,1,5\nP5,knee,0,1,\"7,5\"\nP6,knee,0,1,\"1,000\"\n");
+    let p = write(d, "odd.csv", text);
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 3);
+    assert_eq!(findings(&r, "invalid pain").len(), 6, "{}", r["counts"]);
+    assert_eq!(findings(&r, "invalid day").len(), 2);
+    let shown = findings(&r, "invalid pain")
+        .iter()
+        .map(|f| f["value"].as_str().unwrap().len())
+        .max()
+        .unwrap();
+    assert!(shown < 200, "a 10 MB value is shown whole");
+    let header_only = write(d, "header.csv", "patient_id,condition,day,injection,pain\n");
+    prolo().arg("validate").arg(&header_only).assert().code(0);
+    prolo()
+        .args(["analyze", "--format", "json"])
+        .arg(&header_only)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn many_columns_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut header = String::from("patient_id,condition,day,injection,pain");
+    let mut row = String::from("P1,knee,0,1,5");
+    for i in 0..200_000 {
+        header.push_str(&format!(",c{i}"));
+        row.push(',');
+    }
+    let p = write(dir.path(), "wide.csv", format!("{header}\n{row}\n"));
+    prolo().arg("validate").arg(&p).assert().code(0);
+}

@@ -1,0 +1,249 @@
+//! `prolo validate`: each kind of finding, with file, line, column, value, expected and cost.
+
+use super::*;
+
+fn course(rows: &[&str]) -> String {
+    let mut s = String::from(HEADER);
+    s.push('\n');
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn clean_file_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "ok.csv",
+        course(&[
+            "P1,knee_oa,0,1,6,50,WOMAC,dextrose 15%,54,F,S1,",
+            "P1,knee_oa,28,1,4,40,WOMAC,dextrose 15%,54,F,S1,",
+            "P1,knee_oa,56,0,2,30,WOMAC,,54,F,S1,",
+        ]),
+    );
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["errors"], 0);
+    assert_eq!(r["records"], 3);
+}
+
+#[test]
+fn every_kind_of_finding_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = course(&[
+        ",knee_oa,0,1,5,,,,,,,",              // 2 no patient_id
+        "P1,  ,0,1,5,,,,,,,",                 // 3 no condition
+        "P2,knee_oa,x,1,5,,,,,,,",            // 4 invalid day
+        "P2,knee_oa,30,1,4,,,,,,,",           // 5
+        "P3,knee_oa,0,maybe,5,,,,,,,",        // 6 invalid injection
+        "P4,knee_oa,0,1,5,,,,,,,",            // 7
+        "P4,knee_oa,0,0,5,,,,,,,",            // 8 duplicate encounter
+        "P5,knee_oa,0,1,11,,,,,,,",           // 9 invalid pain
+        "P5,knee_oa,30,1,4,200,WOMAC,,,,,",   // 10 invalid function
+        "P5,knee_oa,60,0,3,20,WOMACX,,97,,,", // 11 unknown instrument, age above 90
+        "P5,knee_oa,90,0,3,,,,old,,,",        // 12 invalid age
+    ]);
+    let p = write(dir.path(), "bad.csv", text);
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 3);
+    let expect = [
+        ("no patient_id", 2, "patient_id", "", "row excluded"),
+        ("no condition", 3, "condition", "", "row excluded"),
+        ("invalid day", 4, "day", "x", "course excluded (2 records)"),
+        (
+            "invalid injection",
+            6,
+            "injection",
+            "maybe",
+            "course excluded (1 records)",
+        ),
+        (
+            "duplicate encounter",
+            8,
+            "day",
+            "0",
+            "course excluded (2 records)",
+        ),
+        ("invalid pain", 9, "pain", "11", "value dropped"),
+        ("invalid function", 10, "function", "200", "value dropped"),
+        (
+            "unknown instrument",
+            11,
+            "function_instrument",
+            "WOMACX",
+            "value dropped",
+        ),
+        ("age above 90", 11, "age", "97", "value dropped"),
+        ("invalid age", 12, "age", "old", "value dropped"),
+    ];
+    for (reason, line, column, value, cost) in expect {
+        let f = findings(&r, reason);
+        assert_eq!(f.len(), 1, "{reason}: {r}");
+        let f = f[0];
+        assert_eq!(f["severity"], "error", "{reason}");
+        assert_eq!(f["line"], line, "{reason}");
+        assert_eq!(f["column"], column, "{reason}");
+        assert_eq!(f["value"], value, "{reason}");
+        assert_eq!(f["cost"], cost, "{reason}");
+        assert!(f["file"].as_str().unwrap().ends_with("bad.csv"));
+        assert!(!f["expected"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn missing_baseline_and_follow_up_are_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "w.csv",
+        course(&[
+            "P1,knee_oa,0,1,,,,,,,,",
+            "P1,knee_oa,30,0,3,,,,,,,",
+            "P2,hip_oa,0,0,5,,,,,,,",
+        ]),
+    );
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(findings(&r, "no baseline")[0]["line"], 2);
+    assert_eq!(findings(&r, "no follow-up")[0]["line"], 4);
+    assert_eq!(r["warnings"], 2);
+}
+
+#[test]
+fn text_report_shows_20_then_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<String> = (0..30)
+        .map(|i| format!("P{i},knee_oa,0,1,99,,,,,,,"))
+        .collect();
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let p = write(dir.path(), "many.csv", course(&refs));
+    let out = prolo().arg("validate").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("error:")).count(),
+        20,
+        "{text}"
+    );
+    assert!(text.contains("and 40 more"), "{text}");
+    assert!(
+        text.contains("invalid pain") && text.contains("30"),
+        "{text}"
+    );
+}
+
+#[test]
+fn date_column_becomes_day_with_a_warning_and_no_date_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "patient_id,condition,date,injection,pain\nP1,knee_oa,2024-02-27,1,6\nP1,knee_oa,2024-03-26,1,4\nP1,knee_oa,2024-03-26,0,3\n";
+    let p = write(dir.path(), "dated.csv", text);
+    let out = prolo()
+        .args(["validate", "--format", "json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("date column"), "{stdout}");
+    assert!(stdout.contains("duplicate encounter"), "{stdout}");
+    assert!(!stdout.contains("2024"), "a date leaked: {stdout}");
+}
+
+#[test]
+fn identifier_guard_by_name_and_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "ids.csv", "patient_id,condition,day,injection,pain,patient_name,notes\nP1,knee_oa,0,1,5,Jane Roe,call 555-123-4567\n");
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 3);
+    let cols: Vec<&str> = findings(&r, "identifier column")
+        .iter()
+        .map(|f| f["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(cols, ["patient_name"], "{r}");
+    let p = write(
+        dir.path(),
+        "ids2.csv",
+        "patient_id,condition,day,injection,pain,contact\nP1,knee_oa,0,1,5,jane@example.org\n",
+    );
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 3);
+    assert_eq!(findings(&r, "identifier column")[0]["column"], "contact");
+    let out = prolo().args(["analyze"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("contact"));
+    let out = prolo()
+        .args(["analyze", "--exclude-columns", "Contact"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn look_alikes_pass_the_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "ok.csv",
+        course(&[
+            "P0000001,knee_oa,0,1,5,40,VISA-A,dextrose 12.5%,90,F,S-01,none",
+            "P0000001,knee_oa,28,1,4,50,VISA-A,dextrose 12.5%,90,F,S-01,",
+        ]),
+    );
+    let (code, r) = validate_json(&p);
+    assert!(findings(&r, "identifier column").is_empty(), "{r}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    prolo().args(["validate"]).assert().code(2);
+    prolo()
+        .args(["analyze", "x.csv", "--min-cell", "many"])
+        .assert()
+        .code(2);
+    prolo().args(["frobnicate"]).assert().code(2);
+    let f = fixture("analyze/edge_single.csv");
+    prolo()
+        .args(["analyze", "--responder", "pain=lots"])
+        .arg(&f)
+        .assert()
+        .code(2);
+    prolo()
+        .args(["analyze", "--responder", "nothing=2"])
+        .arg(&f)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn missing_file_exits_1() {
+    let out = prolo()
+        .args(["validate", "/nonexistent/records.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/records.csv"));
+}
+
+#[test]
+fn strict_makes_errors_fatal_for_analyze() {
+    let f = fixture("analyze/defects.csv");
+    prolo()
+        .args(["analyze", "--min-cell", "0"])
+        .arg(&f)
+        .assert()
+        .code(0);
+    prolo()
+        .args(["analyze", "--strict"])
+        .arg(&f)
+        .assert()
+        .code(3);
+}
