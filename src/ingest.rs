@@ -377,7 +377,11 @@ impl File<'_> {
             } else {
                 identifier_by_name(&lower)
             };
-            let why = why.or_else(|| identifier_by_value(values));
+            let why = why.or_else(|| identifier_by_value(values)).or_else(|| {
+                // The date field is converted to days and never written; other dates are identifiers.
+                let is_date_field = lower == source_name(self.settings, col::DATE).to_lowercase();
+                (!is_date_field).then(|| dates_in(values)).flatten()
+            });
             if let Some(why) = why {
                 hits.push(IdentifierColumn {
                     file: self.index,
@@ -443,6 +447,40 @@ pub fn identifier_by_value(values: &[String]) -> Option<String> {
         }
     }
     None
+}
+
+/// Why sampled values look like full dates (day, month and year: HIPAA date elements), if they do.
+pub fn dates_in(values: &[String]) -> Option<String> {
+    let n = values.iter().filter(|v| is_full_date(v.trim())).count();
+    (n > 0).then(|| {
+        format!(
+            "{n} of its first {} values look like full dates (identifiers under HIPAA Safe Harbor)",
+            values.len()
+        )
+    })
+}
+
+/// `YYYY-MM-DD`, `YYYY/MM/DD`, `MM/DD/YYYY` or `DD.MM.YYYY`, optionally with a time after it.
+fn is_full_date(v: &str) -> bool {
+    let head = v.split([' ', 'T']).next().unwrap_or("");
+    let parts: Vec<&str> = head.split(['-', '/', '.']).collect();
+    if parts.len() != 3
+        || !parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
+    let n: Vec<u32> = parts.iter().map(|p| p.parse().unwrap_or(0)).collect();
+    let (y, a, b) = if parts[0].len() == 4 {
+        (n[0], n[1], n[2])
+    } else if parts[2].len() == 4 {
+        (n[2], n[0], n[1])
+    } else {
+        return false;
+    };
+    let month_day = |m: u32, d: u32| (1..=12).contains(&m) && (1..=31).contains(&d);
+    (1850..=2200).contains(&y) && (month_day(a, b) || month_day(b, a))
 }
 
 fn is_email(v: &str) -> bool {
@@ -655,6 +693,23 @@ mod tests {
             "5551234567",
         ] {
             assert!(identifier_by_value(&[v.to_string()]).is_none(), "{v}");
+        }
+    }
+
+    #[test]
+    fn full_dates_are_identifiers() {
+        for v in ["1956-04-12", "04/12/1956", "12.04.1956", "2021-03-04T10:00"] {
+            assert!(dates_in(&[v.to_string()]).is_some(), "{v}");
+        }
+        for v in [
+            "2021",
+            "12-3",
+            "3.5.1",
+            "10-20-30",
+            "dextrose 15%",
+            "0.5.2024",
+        ] {
+            assert!(dates_in(&[v.to_string()]).is_none(), "{v}");
         }
     }
 }
