@@ -75,9 +75,9 @@ pub fn derive(
 ) -> (Vec<OutcomeCourses>, Vec<(u32, Reason, String)>) {
     let mut outcomes: Vec<Outcome> = vec![Outcome::Pain];
     let mut used = vec![false; settings.instruments.len()];
-    for (f, &i) in v.records.function.iter().zip(&v.records.instrument) {
-        if !f.is_nan() {
-            used[i as usize] = true;
+    for e in &v.records {
+        if !e.function.is_nan() {
+            used[e.instrument as usize] = true;
         }
     }
     outcomes.extend(
@@ -183,9 +183,10 @@ pub fn derive(
 
 /// The score of `outcome` at row `r`, if one was recorded and valid.
 fn score(records: &Records, outcome: Outcome, r: usize) -> Option<f64> {
+    let e = &records[r];
     let x = match outcome {
-        Outcome::Pain => records.pain[r],
-        Outcome::Function(i) if records.instrument[r] == i => records.function[r],
+        Outcome::Pain => e.pain,
+        Outcome::Function(i) if e.instrument == i => e.function,
         Outcome::Function(_) => return None,
     };
     (!x.is_nan()).then_some(x)
@@ -197,7 +198,7 @@ fn injections_before(records: &Records, start: usize, end: usize, out: &mut Vec<
     let mut n = 0;
     for r in start..end {
         out.push(n);
-        n += u32::from(records.injection[r]);
+        n += u32::from(records[r].injection);
     }
 }
 

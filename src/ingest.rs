@@ -1,12 +1,14 @@
-//! Files to one polars frame in the canonical schema; every error carries its file and line.
+//! Files to canonical records; every error carries its file and line.
 //!
-//! Every input column is read as text so that `validate` sees exactly what the file holds.
-//! CSV (comma, semicolon or tab, detected), gzip-compressed CSV and Parquet are read;
-//! `-` is standard input. Header names are matched case-insensitively; the config file
-//! can map other names onto the record fields.
+//! CSV (comma, semicolon or tab, detected; optionally gzip-compressed; `-` for standard
+//! input) is streamed record by record with the `csv` crate, so memory does not grow with the
+//! file; Parquet is read with polars. Header names are matched case-insensitively and the
+//! config file can map other names onto the record fields. Every field is handed on as the
+//! text the file holds, so that `validate` sees exactly what was written.
 
-use std::io::{Cursor, Read};
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::rc::Rc;
 
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
@@ -15,12 +17,10 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::schema::{self, col, FIELDS};
 
-/// Name of the frame column holding the input file's index.
-pub const FILE_COL: &str = "__file";
-/// Name of the frame column holding the record's 0-based index within its file.
-pub const ROW_COL: &str = "__row";
 /// Values sampled per column by the identifier guard.
 const GUARD_SAMPLE: usize = 1000;
+/// Number of canonical fields.
+pub const N_FIELDS: usize = FIELDS.len();
 
 /// The format an input was read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -30,29 +30,16 @@ pub enum Format {
     Parquet,
 }
 
-/// One input file as read.
+/// One input file.
 #[derive(Debug, Clone)]
 pub struct Input {
     /// The path as given (`-` for standard input).
     pub path: String,
-    /// SHA-256 of the bytes as given (before decompression).
+    /// SHA-256 of the bytes as given (before decompression); known once the input was read.
     pub sha256: String,
     pub format: Format,
     /// The column names of the file, as written.
     pub header: Vec<String>,
-    /// The decompressed CSV text, kept to turn record indices into line numbers.
-    text: Option<Arc<Vec<u8>>>,
-}
-
-impl Input {
-    /// Line numbers (as a spreadsheet shows them: header = 1) of the 0-based `records`,
-    /// which must be sorted. For Parquet, the record number plus one (the header's place).
-    pub fn lines_of(&self, records: &[u32]) -> Vec<u64> {
-        match &self.text {
-            Some(text) => record_lines(text, records),
-            None => records.iter().map(|r| u64::from(*r) + 2).collect(),
-        }
-    }
 }
 
 /// A column that looks like a direct identifier.
@@ -63,58 +50,229 @@ pub struct IdentifierColumn {
     pub why: String,
 }
 
-/// Everything read from the inputs.
-pub struct Dataset {
-    /// Canonical text columns (every field of [`FIELDS`]), plus [`FILE_COL`] and [`ROW_COL`].
-    pub frame: DataFrame,
-    pub inputs: Vec<Input>,
-    /// Columns the identifier guard stopped on.
-    pub identifiers: Vec<IdentifierColumn>,
-    /// Inputs (by index) that carried `date` instead of `day`.
-    pub dated: Vec<usize>,
+/// One record as `validate` sees it.
+pub struct Record<'a> {
+    /// Index of the input.
+    pub file: usize,
+    /// Line as a spreadsheet shows it (header = 1); for Parquet the record number + 1.
+    pub line: u64,
+    /// The trimmed text of each canonical field, in [`FIELDS`] order; "" when absent.
+    pub fields: [&'a str; N_FIELDS],
 }
 
-/// Reads every path as one data set.
+/// The opened inputs, ready to be streamed once with [`Dataset::for_each_record`].
+pub struct Dataset {
+    pub inputs: Vec<Input>,
+    /// Columns the identifier guard stopped on (complete after the records were read).
+    pub identifiers: Vec<IdentifierColumn>,
+    /// Inputs (by index) that carry `date` instead of `day`.
+    pub dated: Vec<usize>,
+    sources: Vec<Source>,
+}
+
+enum Source {
+    Csv(Box<CsvSource>),
+    Parquet(DataFrame),
+    Done,
+}
+
+struct CsvSource {
+    reader: csv::Reader<Box<dyn Read>>,
+    /// Column index of each canonical field.
+    columns: [Option<usize>; N_FIELDS],
+    width: usize,
+    tally: Rc<RefCell<Tally>>,
+}
+
+/// What the reader layers count as bytes pass: the SHA-256 of the raw input and the quotes
+/// of the text (an odd count at the end means a quote that never closes).
+struct Tally {
+    sha: Sha256,
+    quotes: u64,
+}
+
+struct Hashing<R> {
+    inner: R,
+    tally: Rc<RefCell<Tally>>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.tally.borrow_mut().sha.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+struct Quotes<R> {
+    inner: R,
+    tally: Rc<RefCell<Tally>>,
+}
+
+impl<R: Read> Read for Quotes<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let q = buf[..n].iter().filter(|b| **b == b'"').count() as u64;
+        self.tally.borrow_mut().quotes += q;
+        Ok(n)
+    }
+}
+
+/// Opens every path as one data set: headers are read and checked, nothing else yet.
 pub fn read(paths: &[String], settings: &Settings) -> Result<Dataset> {
-    let mut frames = Vec::with_capacity(paths.len());
-    let mut inputs = Vec::with_capacity(paths.len());
-    let mut identifiers = Vec::new();
-    let mut dated = Vec::new();
+    let mut data = Dataset {
+        inputs: Vec::with_capacity(paths.len()),
+        identifiers: Vec::new(),
+        dated: Vec::new(),
+        sources: Vec::with_capacity(paths.len()),
+    };
     for (index, path) in paths.iter().enumerate() {
-        let raw = read_bytes(path)?;
-        let sha256 = hex(&Sha256::digest(&raw));
         let file = File {
             index,
             path,
             settings,
         };
-        let (frame, input, ids) = if raw.starts_with(b"PAR1") {
-            file.parquet(raw, sha256)?
-        } else {
-            let text = decompress(path, raw)?;
-            file.csv(text, sha256)?
-        };
-        if frame.column(FIELDS[col::DAY].name)?.null_count() == frame.height()
-            && input.has(settings, col::DATE)
-            && !input.has(settings, col::DAY)
-        {
-            dated.push(index);
+        let (input, source, ids) = file.open()?;
+        if input.has(settings, col::DATE) && !input.has(settings, col::DAY) {
+            data.dated.push(index);
         }
-        identifiers.extend(ids);
-        frames.push(frame);
-        inputs.push(input);
+        data.identifiers.extend(ids);
+        data.inputs.push(input);
+        data.sources.push(source);
     }
-    let mut frame = frames.remove(0);
-    for f in &frames {
-        frame.vstack_mut(f)?;
+    Ok(data)
+}
+
+impl Dataset {
+    /// Streams every record of every input, in input order, to `f`; fills in the SHA-256 of
+    /// each input and the identifier guard's findings by value. Records can be read once.
+    pub fn for_each_record(
+        &mut self,
+        settings: &Settings,
+        mut f: impl FnMut(&Record),
+    ) -> Result<()> {
+        for index in 0..self.sources.len() {
+            match std::mem::replace(&mut self.sources[index], Source::Done) {
+                Source::Csv(src) => self.stream_csv(index, *src, settings, &mut f)?,
+                Source::Parquet(frame) => stream_frame(index, &frame, &mut f)?,
+                Source::Done => {
+                    return Err(Error::Runtime("records can be read once".into()));
+                }
+            }
+        }
+        Ok(())
     }
-    frame.rechunk_mut();
-    Ok(Dataset {
-        frame,
-        inputs,
-        identifiers,
-        dated,
-    })
+
+    fn stream_csv(
+        &mut self,
+        index: usize,
+        mut src: CsvSource,
+        settings: &Settings,
+        f: &mut impl FnMut(&Record),
+    ) -> Result<()> {
+        let path = self.inputs[index].path.clone();
+        let header = self.inputs[index].header.clone();
+        let mut sample: Vec<Vec<String>> = vec![Vec::new(); header.len()];
+        let mut sampled = 0;
+        let mut record = csv::ByteRecord::new();
+        let mut line = 1;
+        loop {
+            match src.reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(csv_error(&path, &e)),
+            }
+            line = record.position().map_or(line + 1, |p| p.line());
+            if record.len() > src.width {
+                return Err(Error::InvalidData(format!(
+                    "{path}: line {line}: {} fields where the header has {}; a value that holds the separator must be quoted",
+                    record.len(),
+                    src.width
+                )));
+            }
+            if sampled < GUARD_SAMPLE {
+                sampled += 1;
+                for (i, v) in record.iter().enumerate() {
+                    let v = String::from_utf8_lossy(v);
+                    if !v.trim().is_empty() {
+                        sample[i].push(v.into_owned());
+                    }
+                }
+            }
+            let mut fields = [""; N_FIELDS];
+            for (k, c) in src.columns.iter().enumerate() {
+                if let Some(bytes) = c.and_then(|c| record.get(c)) {
+                    fields[k] = std::str::from_utf8(bytes)
+                        .map_err(|_| {
+                            Error::InvalidData(format!(
+                                "{path}: line {line}: column {}: bytes that are not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
+                                FIELDS[k].name
+                            ))
+                        })?
+                        .trim();
+                }
+            }
+            f(&Record {
+                file: index,
+                line,
+                fields,
+            });
+        }
+        let tally = src.tally.borrow();
+        if tally.quotes % 2 == 1 {
+            return Err(Error::InvalidData(format!(
+                "{path}: line {line}: a quoted field opens and is never closed; expected a closing \" (a quote inside a field is written \"\")"
+            )));
+        }
+        self.inputs[index].sha256 = hex(&tally.sha.clone().finalize());
+        let file = File {
+            index,
+            path: &path,
+            settings,
+        };
+        self.identifiers.extend(file.guard_values(&header, &sample));
+        Ok(())
+    }
+}
+
+fn stream_frame(index: usize, frame: &DataFrame, f: &mut impl FnMut(&Record)) -> Result<()> {
+    let columns: Vec<&StringChunked> = FIELDS
+        .iter()
+        .map(|field| Ok(frame.column(field.name)?.str()?))
+        .collect::<Result<_>>()?;
+    for i in 0..frame.height() {
+        let mut fields = [""; N_FIELDS];
+        for (k, c) in columns.iter().enumerate() {
+            fields[k] = c.get(i).unwrap_or("").trim();
+        }
+        f(&Record {
+            file: index,
+            line: i as u64 + 2,
+            fields,
+        });
+    }
+    Ok(())
+}
+
+fn csv_error(path: &str, e: &csv::Error) -> Error {
+    match e.kind() {
+        csv::ErrorKind::Io(io)
+            if io.kind() == std::io::ErrorKind::InvalidInput
+                || io.kind() == std::io::ErrorKind::UnexpectedEof
+                || io.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            Error::InvalidData(format!(
+            "{path}: the gzip stream is damaged or truncated ({io}); expected a complete .gz file"
+        ))
+        }
+        csv::ErrorKind::Io(io) => Error::io(path, std::io::Error::new(io.kind(), io.to_string())),
+        _ => {
+            let line = e
+                .position()
+                .map_or(String::new(), |p| format!("line {}: ", p.line()));
+            Error::InvalidData(format!("{path}: {line}cannot be read as CSV: {e}"))
+        }
+    }
 }
 
 impl Input {
@@ -136,35 +294,6 @@ fn source_name(settings: &Settings, field: usize) -> String {
         .unwrap_or_else(|| name.to_string())
 }
 
-fn read_bytes(path: &str) -> Result<Vec<u8>> {
-    let mut raw = Vec::new();
-    if path == "-" {
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut raw)
-            .map_err(|e| Error::io("<stdin>", e))?;
-    } else {
-        raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    }
-    Ok(raw)
-}
-
-fn decompress(path: &str, raw: Vec<u8>) -> Result<Vec<u8>> {
-    if !raw.starts_with(&[0x1f, 0x8b]) {
-        return Ok(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len() * 4);
-    flate2::read::MultiGzDecoder::new(&raw[..])
-        .read_to_end(&mut out)
-        .map_err(|e| {
-            Error::InvalidData(format!(
-                "{path}: the gzip stream is damaged or truncated after {} bytes of text ({e}); expected a complete .gz file",
-                out.len()
-            ))
-        })?;
-    Ok(out)
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -175,67 +304,139 @@ struct File<'a> {
     settings: &'a Settings,
 }
 
-type Read3 = (DataFrame, Input, Vec<IdentifierColumn>);
+type Opened = (Input, Source, Vec<IdentifierColumn>);
 
 impl File<'_> {
     fn bad(&self, what: String) -> Error {
         Error::InvalidData(format!("{}: {what}", self.path))
     }
 
-    fn csv(&self, mut text: Vec<u8>, sha256: String) -> Result<Read3> {
-        if let Err(e) = std::str::from_utf8(&text) {
-            let at = e.valid_up_to();
-            let line = 1 + text[..at].iter().filter(|b| **b == b'\n').count();
-            return Err(self.bad(format!(
-                "line {line}: byte {at} is not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)"
-            )));
+    fn open(&self) -> Result<Opened> {
+        let raw: Box<dyn Read> = if self.path == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(self.path).map_err(|e| Error::io(self.path, e))?)
+        };
+        let tally = Rc::new(RefCell::new(Tally {
+            sha: Sha256::new(),
+            quotes: 0,
+        }));
+        let mut raw = BufReader::with_capacity(
+            1 << 20,
+            Hashing {
+                inner: raw,
+                tally: tally.clone(),
+            },
+        );
+        let magic = raw
+            .fill_buf()
+            .map_err(|e| Error::io(self.path, e))?
+            .to_vec();
+        if magic.starts_with(b"PAR1") {
+            let mut bytes = Vec::new();
+            raw.read_to_end(&mut bytes)
+                .map_err(|e| Error::io(self.path, e))?;
+            let sha256 = hex(&tally.borrow().sha.clone().finalize());
+            return self.parquet(bytes, sha256);
         }
-        if text.starts_with(b"\xEF\xBB\xBF") {
-            text.drain(..3);
+        let text: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::read::MultiGzDecoder::new(raw))
+        } else {
+            Box::new(raw)
+        };
+        let mut text = BufReader::with_capacity(
+            1 << 20,
+            Quotes {
+                inner: text,
+                tally: tally.clone(),
+            },
+        );
+        let head = self.header_line(&mut text)?;
+        let separator = detect_separator(&head);
+        let header = parse_header(&head, separator).map_err(|e| self.bad(e))?;
+        let plan = self.plan(&header)?;
+        let mut columns = [None; N_FIELDS];
+        for (field, src) in &plan {
+            columns[*field] = header.iter().position(|h| h == src);
         }
-        if text.iter().all(|b| b.is_ascii_whitespace()) {
+        let ids = self.guard_names(&header);
+        let body: Box<dyn Read> = Box::new(Cursor::new(head).chain(text));
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(separator)
+            .has_headers(true)
+            .flexible(true)
+            .buffer_capacity(1 << 20)
+            .from_reader(body);
+        let input = Input {
+            path: self.path.to_string(),
+            sha256: String::new(),
+            format: Format::Csv,
+            header: header.clone(),
+        };
+        let source = CsvSource {
+            reader,
+            columns,
+            width: header.len(),
+            tally,
+        };
+        Ok((input, Source::Csv(Box::new(source)), ids))
+    }
+
+    /// Reads the header line (to the first line end outside quotes), without its BOM.
+    fn header_line(&self, text: &mut impl BufRead) -> Result<Vec<u8>> {
+        let mut head = Vec::new();
+        let mut quoted = false;
+        loop {
+            let buf = match text.fill_buf() {
+                Ok(b) => b,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::InvalidInput
+                        || e.kind() == std::io::ErrorKind::InvalidData
+                        || e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return Err(self.bad(format!("the gzip stream is damaged or truncated ({e}); expected a complete .gz file")));
+                }
+                Err(e) => return Err(Error::io(self.path, e)),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let mut end = None;
+            for (i, &b) in buf.iter().enumerate() {
+                match b {
+                    b'"' => quoted = !quoted,
+                    b'\n' if !quoted => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let take = end.unwrap_or(buf.len());
+            head.extend_from_slice(&buf[..take]);
+            text.consume(take);
+            if end.is_some() {
+                break;
+            }
+        }
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            head.drain(..3);
+        }
+        if head.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.bad(
                 "the file is empty; expected a header line and one row per encounter".into(),
             ));
         }
-        if let Some(line) = unclosed_quote(&text) {
+        if let Err(e) = std::str::from_utf8(&head) {
             return Err(self.bad(format!(
-                "line {line}: a quoted field opens here and is never closed; expected a closing \" (a quote inside a field is written \"\")"
+                "line 1: byte {} is not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
+                e.valid_up_to()
             )));
         }
-        let separator = detect_separator(&text);
-        let header = read_header(&text, separator).map_err(|e| self.bad(e))?;
-        let plan = self.plan(&header)?;
-        let text = Arc::new(text);
-        let ids = self.guard_csv(&text, separator, &header);
-        let columns: Arc<[PlSmallStr]> = plan
-            .iter()
-            .map(|(_, src)| PlSmallStr::from(src.as_str()))
-            .collect();
-        let frame = CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .with_columns(Some(columns))
-            .with_raise_if_empty(false)
-            .with_row_index(Some(RowIndex {
-                name: ROW_COL.into(),
-                offset: 0,
-            }))
-            .map_parse_options(|o| o.with_separator(separator).with_missing_is_null(true))
-            .into_reader_with_file_handle(Cursor::new(text.as_slice()))
-            .finish()
-            .map_err(|e| self.bad(format!("cannot be read as CSV: {e}")))?;
-        let input = Input {
-            path: self.path.to_string(),
-            sha256,
-            format: Format::Csv,
-            header,
-            text: Some(text),
-        };
-        Ok((self.canonical(frame, &plan)?, input, ids))
+        Ok(head)
     }
 
-    fn parquet(&self, raw: Vec<u8>, sha256: String) -> Result<Read3> {
+    fn parquet(&self, raw: Vec<u8>, sha256: String) -> Result<Opened> {
         let frame = ParquetReader::new(Cursor::new(raw))
             .finish()
             .map_err(|e| self.bad(format!("cannot be read as Parquet: {e}")))?;
@@ -252,28 +453,35 @@ impl File<'_> {
                 .head(Some(GUARD_SAMPLE))
                 .cast(&DataType::String)?;
             let ca = c.str()?;
-            let values: Vec<String> = (0..ca.len())
-                .filter_map(|i| ca.get(i))
-                .map(str::to_string)
-                .collect();
-            sample.push(values);
+            sample.push(
+                (0..ca.len())
+                    .filter_map(|i| ca.get(i))
+                    .map(str::to_string)
+                    .collect(),
+            );
         }
-        let ids = self.guard(&header, &sample);
-        let mut frame = frame
-            .select(plan.iter().map(|(_, src)| PlSmallStr::from(src.as_str())))?
-            .with_row_index(ROW_COL.into(), None)?;
-        for (_, src) in &plan {
-            let c = frame.column(src)?.cast(&DataType::String)?;
-            frame.with_column(c)?;
+        let mut ids = self.guard_names(&header);
+        ids.extend(self.guard_values(&header, &sample));
+        let height = frame.height();
+        let mut columns: Vec<Column> = Vec::with_capacity(N_FIELDS);
+        for (field, spec) in FIELDS.iter().enumerate() {
+            let c = match plan.iter().find(|(f, _)| *f == field) {
+                Some((_, src)) => frame
+                    .column(src)?
+                    .cast(&DataType::String)?
+                    .with_name(spec.name.into()),
+                None => Column::full_null(spec.name.into(), height, &DataType::String),
+            };
+            columns.push(c);
         }
+        let frame = DataFrame::new(height, columns)?;
         let input = Input {
             path: self.path.to_string(),
             sha256,
             format: Format::Parquet,
             header,
-            text: None,
         };
-        Ok((self.canonical(frame, &plan)?, input, ids))
+        Ok((input, Source::Parquet(frame), ids))
     }
 
     /// Which input column feeds which field; fails on duplicate or missing required columns.
@@ -325,44 +533,23 @@ impl File<'_> {
         Ok(plan)
     }
 
-    /// Renames the planned columns to their field names and adds the absent fields as nulls.
-    fn canonical(&self, frame: DataFrame, plan: &[(usize, String)]) -> Result<DataFrame> {
-        let height = frame.height();
-        let mut columns: Vec<Column> = Vec::with_capacity(FIELDS.len() + 2);
-        for (field, spec) in FIELDS.iter().enumerate() {
-            let c = match plan.iter().find(|(f, _)| *f == field) {
-                Some((_, src)) => frame.column(src)?.clone().with_name(spec.name.into()),
-                None => Column::full_null(spec.name.into(), height, &DataType::String),
-            };
-            columns.push(c);
-        }
-        columns.push(Column::new(
-            FILE_COL.into(),
-            vec![self.index as u32; height],
-        ));
-        let row = frame.column(ROW_COL)?.cast(&DataType::UInt32)?;
-        columns.push(row);
-        Ok(DataFrame::new(height, columns)?)
+    /// The identifier guard by column name.
+    fn guard_names(&self, header: &[String]) -> Vec<IdentifierColumn> {
+        let empty = vec![Vec::new(); header.len()];
+        self.guard(header, &empty, true)
     }
 
-    fn guard_csv(&self, text: &[u8], separator: u8, header: &[String]) -> Vec<IdentifierColumn> {
-        let mut sample = vec![Vec::new(); header.len()];
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(separator)
-            .flexible(true)
-            .from_reader(text);
-        for record in reader.records().take(GUARD_SAMPLE).flatten() {
-            for (i, v) in record.iter().enumerate().take(header.len()) {
-                if !v.trim().is_empty() {
-                    sample[i].push(v.to_string());
-                }
-            }
-        }
-        self.guard(header, &sample)
+    /// The identifier guard by value shape, on the first values of each column.
+    fn guard_values(&self, header: &[String], sample: &[Vec<String>]) -> Vec<IdentifierColumn> {
+        self.guard(header, sample, false)
     }
 
-    /// The identifier guard: by column name and by value shape.
-    fn guard(&self, header: &[String], sample: &[Vec<String>]) -> Vec<IdentifierColumn> {
+    fn guard(
+        &self,
+        header: &[String],
+        sample: &[Vec<String>],
+        by_name: bool,
+    ) -> Vec<IdentifierColumn> {
         let mapped: Vec<String> = (0..FIELDS.len())
             .map(|f| source_name(self.settings, f).to_lowercase())
             .collect();
@@ -372,16 +559,24 @@ impl File<'_> {
             if self.settings.exclude_columns.contains(&lower) {
                 continue;
             }
+            if !by_name {
+                let is_date_field = lower == source_name(self.settings, col::DATE).to_lowercase();
+                let why = identifier_by_value(values)
+                    .or_else(|| (!is_date_field).then(|| dates_in(values)).flatten());
+                if let Some(why) = why {
+                    hits.push(IdentifierColumn {
+                        file: self.index,
+                        column: name.clone(),
+                        why,
+                    });
+                }
+                continue;
+            }
             let why = if mapped.contains(&lower) {
                 None
             } else {
                 identifier_by_name(&lower)
             };
-            let why = why.or_else(|| identifier_by_value(values)).or_else(|| {
-                // The date field is converted to days and never written; other dates are identifiers.
-                let is_date_field = lower == source_name(self.settings, col::DATE).to_lowercase();
-                (!is_date_field).then(|| dates_in(values)).flatten()
-            });
             if let Some(why) = why {
                 hits.push(IdentifierColumn {
                     file: self.index,
@@ -526,26 +721,6 @@ fn is_phone(v: &str) -> bool {
         && !v.ends_with(['-', '.'])
 }
 
-/// The line where a quote opens that never closes, if one does.
-fn unclosed_quote(text: &[u8]) -> Option<u64> {
-    let mut line = 1u64;
-    let mut opened_at = None;
-    for &b in text {
-        match b {
-            b'"' => {
-                opened_at = if opened_at.is_some() {
-                    None
-                } else {
-                    Some(line)
-                }
-            }
-            b'\n' => line += 1,
-            _ => {}
-        }
-    }
-    opened_at
-}
-
 /// Chooses the separator (comma, semicolon or tab) that splits the header line most often.
 pub fn detect_separator(text: &[u8]) -> u8 {
     let mut counts = [0usize; 3];
@@ -565,59 +740,17 @@ pub fn detect_separator(text: &[u8]) -> u8 {
     seps[best]
 }
 
-fn read_header(text: &[u8], separator: u8) -> std::result::Result<Vec<String>, String> {
+fn parse_header(head: &[u8], separator: u8) -> std::result::Result<Vec<String>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(separator)
         .has_headers(false)
-        .from_reader(text);
+        .from_reader(head);
     let mut record = csv::StringRecord::new();
     match reader.read_record(&mut record) {
         Ok(true) => Ok(record.iter().map(|s| s.trim().to_string()).collect()),
         Ok(false) => Err("line 1: no header line; expected column names".into()),
         Err(e) => Err(format!("line 1: the header cannot be read: {e}")),
     }
-}
-
-/// Line numbers of sorted 0-based record indices: a quote-aware scan in which every line
-/// outside quotes starts a record, empty ones included, as the CSV reader counts them.
-fn record_lines(text: &[u8], records: &[u32]) -> Vec<u64> {
-    let mut out = Vec::with_capacity(records.len());
-    let mut wanted = records.iter().peekable();
-    let mut line: u64 = 1;
-    let mut record: i64 = -2; // the header is record -1
-    let mut at_start = true;
-    let mut quoted = false;
-    for &b in text {
-        if at_start {
-            at_start = false;
-            record += 1;
-            while let Some(&&r) = wanted.peek() {
-                if i64::from(r) == record {
-                    out.push(line);
-                    wanted.next();
-                } else {
-                    break;
-                }
-            }
-            if wanted.peek().is_none() {
-                break;
-            }
-        }
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' => {
-                line += 1;
-                if !quoted {
-                    at_start = true;
-                }
-            }
-            _ => {}
-        }
-    }
-    while out.len() < records.len() {
-        out.push(line);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -630,14 +763,6 @@ mod tests {
         assert_eq!(detect_separator(b"a;b;c\n"), b';');
         assert_eq!(detect_separator(b"a\tb\n"), b'\t');
         assert_eq!(detect_separator(b"\"a;b\",c\n"), b',');
-    }
-
-    #[test]
-    fn line_numbers_follow_quotes_and_blank_lines() {
-        let text = b"h1,h2\n1,2\n\n\"a\nb\",3\r\n4,5\n";
-        assert_eq!(record_lines(text, &[0, 1, 2, 3]), vec![2, 3, 4, 6]);
-        assert_eq!(unclosed_quote(b"a,b\n\"x,1\n2,3\n"), Some(2));
-        assert_eq!(unclosed_quote(b"a,b\n\"x\"\"y\",1\n"), None);
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! never stops at the first.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-use polars::prelude::*;
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::error::Result;
-use crate::ingest::{Dataset, FILE_COL, ROW_COL};
+use crate::error::{Error, Result};
+use crate::ingest::{Dataset, Record};
 use crate::schema::{self, col, FIELDS};
 
 /// How serious a finding is: errors make `validate` exit 3.
@@ -88,7 +88,7 @@ pub struct Finding {
     pub severity: Severity,
     pub reason: Reason,
     pub file: String,
-    /// Line as a spreadsheet shows it (header = 1); None for file-level findings.
+    /// Line as a spreadsheet shows it (header = 1).
     pub line: Option<u64>,
     pub column: Option<String>,
     pub value: Option<String>,
@@ -97,38 +97,38 @@ pub struct Finding {
     pub cost: String,
     #[serde(skip)]
     file_index: usize,
-    #[serde(skip)]
-    record: u32,
 }
 
-/// Where a function score or pain score is missing.
-pub const MISSING: f64 = f64::NAN;
-
-/// The valid courses, rows sorted by course then day, as plain columns.
-#[derive(Debug, Default)]
-pub struct Records {
-    pub day: Vec<i64>,
-    pub injection: Vec<bool>,
+/// One encounter of a valid course, after validation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Encounter {
     /// Pain, NaN where missing or dropped.
-    pub pain: Vec<f64>,
+    pub pain: f64,
     /// Function, NaN where missing or dropped.
-    pub function: Vec<f64>,
+    pub function: f64,
+    pub day: u32,
     /// Index into `Settings::instruments`, meaningful where `function` is a number.
-    pub instrument: Vec<u16>,
-    pub adverse: Vec<bool>,
+    pub instrument: u16,
+    pub injection: bool,
+    pub adverse: bool,
 }
 
-/// One valid course: its rows are `start..end` of [`Records`].
+/// The encounters of the valid courses, sorted by course then day.
+pub type Records = Vec<Encounter>;
+
+/// One valid course: its encounters are `start..end` of [`Records`].
 #[derive(Debug, Clone)]
 pub struct Course {
     pub condition: u32,
     pub start: usize,
     pub end: usize,
     pub age: Option<f64>,
-    pub sex: Option<String>,
-    pub injectate: Option<String>,
-    /// (input index, record index) of the course's first row, to locate findings.
-    pub first: (u32, u32),
+    /// Index into [`Validated::sexes`].
+    pub sex: Option<u16>,
+    /// Index into [`Validated::injectates`].
+    pub injectate: Option<u16>,
+    /// (input index, line) of the course's first encounter, to locate findings.
+    pub first: (u16, u32),
 }
 
 /// An exclusion or dropped value, counted for the cohort flow.
@@ -157,12 +157,13 @@ pub struct Validated {
     pub courses_read: u64,
     pub patients_read: u64,
     pub conditions: Vec<String>,
+    /// Distinct values of `sex` and `injectate`, as courses refer to them.
+    pub sexes: Vec<String>,
+    pub injectates: Vec<String>,
     pub courses: Vec<Course>,
     pub records: Records,
     pub excluded: Vec<(ExclusionKey, Excluded)>,
     pub findings: Vec<Finding>,
-    /// Inputs whose `day` came from `date` (values shown as withheld).
-    pub dated: Vec<bool>,
 }
 
 impl Validated {
@@ -182,72 +183,199 @@ impl Validated {
         }
         self.excluded.sort_by_key(|(k, _)| *k);
     }
+
+    /// Adds a warning finding for each course left out of an outcome's analysis
+    /// (`no baseline`, `no follow-up`), located at the course's first encounter.
+    pub fn add_outcome_findings(&mut self, data: &Dataset, found: &[(u32, Reason, String)]) {
+        for (course, reason, outcome) in found {
+            let c = &self.courses[*course as usize];
+            let (file, line) = c.first;
+            let what = match reason {
+                Reason::NoBaseline => "a score before the first injection (or on its day)",
+                _ => "a score after at least one injection",
+            };
+            self.findings.push(Finding {
+                severity: reason.severity(),
+                reason: *reason,
+                file: data.inputs[file as usize].path.clone(),
+                line: Some(u64::from(line)),
+                column: None,
+                value: None,
+                expected: format!("{what} for {outcome}"),
+                cost: format!(
+                    "course left out of the {outcome} analysis ({} records)",
+                    c.end - c.start
+                ),
+                file_index: file as usize,
+            });
+        }
+        sort_findings(&mut self.findings);
+    }
 }
 
-/// One parsed input row, before course rules.
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by_key(|f| (f.severity, f.file_index, f.line, f.reason));
+}
+
+/// A fast, deterministic hasher for the course and value tables (FxHash).
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+/// One row while validating: 32 bytes, sorted in place by course then day.
+#[derive(Clone, Copy)]
 struct Row {
-    course: u32,
-    day: Option<i64>,
-    injection: Option<bool>,
-    file: u32,
-    record: u32,
+    /// course << 32 | day.
+    key: u64,
+    pain: f64,
+    function: f64,
+    line: u32,
+    file: u16,
+    /// Instrument index, or [`NO_INSTRUMENT`].
+    instrument: u8,
+    /// [`INJECTION`], [`ADVERSE`], [`DAY_OK`].
+    flags: u8,
 }
 
-/// Validates the data set: SPEC's rules in SPEC's order.
-pub fn validate(data: &Dataset, settings: &Settings) -> Result<Validated> {
-    let frame = &data.frame;
-    let text =
-        |field: usize| -> Result<&StringChunked> { Ok(frame.column(FIELDS[field].name)?.str()?) };
-    let cols: Vec<&StringChunked> = (0..FIELDS.len()).map(text).collect::<Result<_>>()?;
-    let files = frame.column(FILE_COL)?.u32()?;
-    let rows = frame.column(ROW_COL)?.u32()?;
-    let get = |field: usize, i: usize| cols[field].get(i).map(str::trim).filter(|s| !s.is_empty());
-    let dated: Vec<bool> = (0..data.inputs.len())
-        .map(|i| data.dated.contains(&i))
-        .collect();
+const NO_INSTRUMENT: u8 = u8::MAX;
+const INJECTION: u8 = 1;
+const ADVERSE: u8 = 2;
+const DAY_OK: u8 = 4;
 
-    let mut out = Validated {
-        records_per_input: vec![0; data.inputs.len()],
-        dated: dated.clone(),
-        ..Validated::default()
-    };
-    let push = |out: &mut Validated,
-                reason,
-                file: u32,
-                record: u32,
-                column: Option<usize>,
-                value: Option<&str>,
-                expected: String,
-                cost: String| {
-        let file_index = file as usize;
-        let withheld = column == Some(col::DAY) && dated[file_index];
-        out.findings.push(Finding {
-            severity: Severity::Error,
-            reason,
-            file: data.inputs[file_index].path.clone(),
-            line: None,
-            column: column.map(|c| {
-                if withheld {
-                    "date".to_string()
-                } else {
-                    source_column(settings, c)
-                }
-            }),
-            value: value.map(|v| {
-                if withheld {
-                    "(date withheld)".to_string()
-                } else {
-                    shorten(v)
-                }
-            }),
-            expected,
-            cost,
-            file_index,
-            record,
-        });
-    };
+/// A finding that stands only if its course passes the course rules.
+struct Pending {
+    course: u32,
+    finding: Finding,
+    /// The course rule it reports (invalid day/injection), or a value finding.
+    course_rule: Option<Reason>,
+}
 
-    // File-level findings: identifier columns and date columns.
+/// The first value of a course attribute by day.
+#[derive(Clone, Copy, Default)]
+struct First<T: Copy> {
+    day: u32,
+    value: Option<T>,
+}
+
+impl<T: Copy> First<T> {
+    fn offer(&mut self, day: u32, value: T) {
+        if self.value.is_none() || day < self.day {
+            self.day = day;
+            self.value = Some(value);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct CourseState {
+    rows: u64,
+    bad_day: bool,
+    bad_injection: bool,
+    age: First<u8>,
+    sex: First<u16>,
+    injectate: First<u16>,
+}
+
+/// Interns text values (sex, injectate, condition) as small numbers.
+#[derive(Default)]
+struct Interner {
+    ids: FxMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.ids.insert(text.to_string(), id);
+        self.values.push(text.to_string());
+        id
+    }
+}
+
+/// The streaming pass's state.
+struct Pass<'a> {
+    settings: &'a Settings,
+    paths: Vec<String>,
+    dated: Vec<bool>,
+    out: Validated,
+    rows: Vec<Row>,
+    pending: Vec<Pending>,
+    courses: FxMap<Box<[u8]>, u32>,
+    course_keys: Vec<(Box<[u8]>, u32)>,
+    states: Vec<CourseState>,
+    raw_conditions: FxMap<String, u32>,
+    conditions: Interner,
+    instruments: FxMap<String, u8>,
+    sexes: Interner,
+    injectates: Interner,
+    key: Vec<u8>,
+    too_many_injectates: bool,
+}
+
+/// Validates the data set: SPEC's rules in SPEC's order. Streams the records once.
+pub fn validate(data: &mut Dataset, settings: &Settings) -> Result<Validated> {
+    if settings.instruments.len() >= usize::from(NO_INSTRUMENT) {
+        return Err(Error::Usage(format!(
+            "at most {} instruments can be defined",
+            NO_INSTRUMENT - 1
+        )));
+    }
+    if data.inputs.len() > usize::from(u16::MAX) {
+        return Err(Error::Usage(format!(
+            "at most {} input files can be read at once",
+            u16::MAX
+        )));
+    }
+    let mut pass = Pass {
+        settings,
+        paths: data.inputs.iter().map(|i| i.path.clone()).collect(),
+        dated: (0..data.inputs.len())
+            .map(|i| data.dated.contains(&i))
+            .collect(),
+        out: Validated {
+            records_per_input: vec![0; data.inputs.len()],
+            ..Validated::default()
+        },
+        rows: Vec::new(),
+        pending: Vec::new(),
+        courses: FxMap::default(),
+        course_keys: Vec::new(),
+        states: Vec::new(),
+        raw_conditions: FxMap::default(),
+        conditions: Interner::default(),
+        instruments: FxMap::default(),
+        sexes: Interner::default(),
+        injectates: Interner::default(),
+        key: Vec::new(),
+        too_many_injectates: false,
+    };
+    data.for_each_record(settings, |r| pass.record(r))?;
+    let mut out = pass.finish();
+    file_findings(&mut out, data);
+    sort_findings(&mut out.findings);
+    Ok(out)
+}
+
+/// Findings about whole files: identifier columns and date columns.
+fn file_findings(out: &mut Validated, data: &Dataset) {
     for id in &data.identifiers {
         out.findings.push(Finding {
             severity: Severity::Error,
@@ -262,7 +390,6 @@ pub fn validate(data: &Dataset, settings: &Settings) -> Result<Validated> {
             ),
             cost: "the run stops (analyze refuses identifiable input)".into(),
             file_index: id.file,
-            record: 0,
         });
     }
     for &f in &data.dated {
@@ -276,414 +403,574 @@ pub fn validate(data: &Dataset, settings: &Settings) -> Result<Validated> {
             expected: "days since the course's first encounter (day); dates are identifiers under HIPAA Safe Harbor. Converted to day on read; no date is written to any output".into(),
             cost: "none (converted)".into(),
             file_index: f,
-            record: 0,
         });
     }
+}
 
-    // Rows: blank lines, then patient_id and condition.
-    let mut course_ids: HashMap<(&str, String), u32> = HashMap::new();
-    let mut parsed: Vec<Row> = Vec::with_capacity(frame.height());
-    let mut source: Vec<usize> = Vec::with_capacity(frame.height());
-    let mut patients: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    for i in 0..frame.height() {
-        if (0..FIELDS.len()).all(|f| get(f, i).is_none()) {
-            continue;
+impl Pass<'_> {
+    fn finding(
+        &self,
+        reason: Reason,
+        file: usize,
+        line: u64,
+        field: usize,
+        value: &str,
+        expected: String,
+        cost: &str,
+    ) -> Finding {
+        let withheld = field == col::DAY && self.dated[file];
+        Finding {
+            severity: reason.severity(),
+            reason,
+            file: self.paths[file].clone(),
+            line: Some(line),
+            column: Some(if withheld {
+                "date".to_string()
+            } else {
+                source_column(self.settings, field)
+            }),
+            value: Some(if withheld {
+                "(date withheld)".to_string()
+            } else {
+                shorten(value)
+            }),
+            expected,
+            cost: cost.to_string(),
+            file_index: file,
         }
-        let file = files.get(i).unwrap_or(0);
-        let record = rows.get(i).unwrap_or(0);
-        out.records_read += 1;
-        out.records_per_input[file as usize] += 1;
-        let Some(pid) = get(col::PATIENT_ID, i) else {
-            push(
-                &mut out,
+    }
+
+    fn record(&mut self, r: &Record) {
+        let f = &r.fields;
+        if f.iter().all(|v| v.is_empty()) {
+            return;
+        }
+        self.out.records_read += 1;
+        self.out.records_per_input[r.file] += 1;
+        let pid = f[col::PATIENT_ID];
+        if pid.is_empty() {
+            let finding = self.finding(
                 Reason::NoPatientId,
-                file,
-                record,
-                Some(col::PATIENT_ID),
-                Some(""),
+                r.file,
+                r.line,
+                col::PATIENT_ID,
+                "",
                 "a patient_id".into(),
-                "row excluded".into(),
+                "row excluded",
             );
-            continue;
+            self.out.findings.push(finding);
+            return;
+        }
+        let condition = match self.raw_conditions.get(f[col::CONDITION]) {
+            Some(&c) => c,
+            None => {
+                let name = schema::normalise_condition(f[col::CONDITION]);
+                let c = if name.is_empty() {
+                    u32::MAX
+                } else {
+                    self.conditions.id(&name)
+                };
+                self.raw_conditions.insert(f[col::CONDITION].to_string(), c);
+                c
+            }
         };
-        patients.insert(pid);
-        let condition = schema::normalise_condition(get(col::CONDITION, i).unwrap_or(""));
-        if condition.is_empty() {
-            push(
-                &mut out,
+        if condition == u32::MAX {
+            let finding = self.finding(
                 Reason::NoCondition,
-                file,
-                record,
-                Some(col::CONDITION),
-                Some(""),
+                r.file,
+                r.line,
+                col::CONDITION,
+                f[col::CONDITION],
                 "a condition".into(),
-                "row excluded".into(),
+                "row excluded",
             );
-            continue;
+            self.out.findings.push(finding);
+            // The patient still counts as read.
+            self.key.clear();
+            self.key.extend_from_slice(pid.as_bytes());
+            self.key.push(0);
+            self.patient_only();
+            return;
         }
-        let next = course_ids.len() as u32;
-        let course = *course_ids.entry((pid, condition)).or_insert(next);
-        let day_field = if dated[file as usize] {
-            col::DATE
-        } else {
-            col::DAY
+        self.key.clear();
+        self.key.extend_from_slice(pid.as_bytes());
+        self.key.push(0);
+        self.key.extend_from_slice(&condition.to_le_bytes());
+        let course = match self.courses.get(self.key.as_slice()) {
+            Some(&c) => c,
+            None => {
+                let c = self.course_keys.len() as u32;
+                let key: Box<[u8]> = self.key.clone().into_boxed_slice();
+                self.courses.insert(key.clone(), c);
+                self.course_keys.push((key, condition));
+                self.states.push(CourseState::default());
+                c
+            }
         };
-        let day = get(day_field, i).and_then(|d| {
-            if dated[file as usize] {
-                parse_date(d)
-            } else {
-                schema::parse_whole(d)
-            }
-        });
+        let dated = self.dated[r.file];
+        let day_text = if dated { f[col::DATE] } else { f[col::DAY] };
+        let day = if dated {
+            parse_date(day_text)
+        } else {
+            parse_day(day_text)
+        };
         let day = day.filter(|d| (0..=i64::from(i32::MAX)).contains(d));
-        let injection = get(col::INJECTION, i).and_then(schema::parse_bool);
-        parsed.push(Row {
-            course,
-            day,
-            injection,
-            file,
-            record,
-        });
-        source.push(i);
-    }
-    out.courses_read = course_ids.len() as u64;
-    out.patients_read = patients.len() as u64;
-
-    // Courses get ids in (patient_id, condition) order so that no output depends on row order.
-    let mut keys: Vec<(&(&str, String), &u32)> = course_ids.iter().collect();
-    keys.sort_unstable();
-    let mut rank = vec![0u32; keys.len()];
-    for (r, (_, id)) in keys.iter().enumerate() {
-        rank[**id as usize] = r as u32;
-    }
-    let mut conditions: Vec<String> = keys.iter().map(|((_, c), _)| c.clone()).collect();
-    conditions.sort_unstable();
-    conditions.dedup();
-    let course_condition: Vec<u32> = keys
-        .iter()
-        .map(|((_, c), _)| conditions.binary_search(c).unwrap_or(0) as u32)
-        .collect();
-    for row in &mut parsed {
-        row.course = rank[row.course as usize];
-    }
-
-    // Sort rows by (course, day); invalid days sort first within their course.
-    let mut order: Vec<u32> = (0..parsed.len() as u32).collect();
-    order.sort_unstable_by_key(|&r| {
-        let row = &parsed[r as usize];
-        (row.course, row.day.unwrap_or(-1), r)
-    });
-
-    // Courses: invalid day, invalid injection, duplicate encounter (first that hits wins).
-    let n_courses = keys.len();
-    let mut course_reason: Vec<Option<Reason>> = vec![None; n_courses];
-    let mut course_rows = vec![0u64; n_courses];
-    for &r in &order {
-        let row = &parsed[r as usize];
-        course_rows[row.course as usize] += 1;
-    }
-    for reason in [
-        Reason::InvalidDay,
-        Reason::InvalidInjection,
-        Reason::DuplicateEncounter,
-    ] {
-        let mut prev: Option<(u32, i64)> = None;
-        for &r in &order {
-            let row = &parsed[r as usize];
-            let c = row.course as usize;
-            let hit = match reason {
-                Reason::InvalidDay => row.day.is_none(),
-                Reason::InvalidInjection => row.injection.is_none(),
-                _ => row.day.is_some() && prev == Some((row.course, row.day.unwrap_or(-1))),
-            };
-            prev = row.day.map(|d| (row.course, d));
-            if !hit || course_reason[c].is_some_and(|x| x != reason) {
-                continue;
-            }
-            course_reason[c] = Some(reason);
-            let i = source[r as usize];
-            let cost = format!("course excluded ({} records)", course_rows[c]);
-            let (column, expected) = match reason {
-                Reason::InvalidDay if dated[row.file as usize] => {
-                    (col::DAY, "a date YYYY-MM-DD".to_string())
-                }
-                Reason::InvalidDay => (
+        let injection = schema::parse_bool(f[col::INJECTION]);
+        let state = &mut self.states[course as usize];
+        state.rows += 1;
+        let mut flags = 0;
+        match day {
+            Some(_) => flags |= DAY_OK,
+            None => {
+                state.bad_day = true;
+                let expected = if dated {
+                    "a date YYYY-MM-DD"
+                } else {
+                    "a whole number of days >= 0 (3.0 is read as 3)"
+                };
+                let finding = self.finding(
+                    Reason::InvalidDay,
+                    r.file,
+                    r.line,
                     col::DAY,
-                    "a whole number of days >= 0 (3.0 is read as 3)".to_string(),
-                ),
-                Reason::InvalidInjection => (
-                    col::INJECTION,
-                    "a boolean: 1/0, true/false, t/f, yes/no, y/n".to_string(),
-                ),
-                _ => (col::DAY, "one encounter per course and day".to_string()),
-            };
-            let field = if column == col::DAY && dated[row.file as usize] {
-                col::DATE
-            } else {
-                column
-            };
-            push(
-                &mut out,
-                reason,
-                row.file,
-                row.record,
-                Some(column),
-                Some(cols[field].get(i).unwrap_or("")),
-                expected,
-                cost,
-            );
-        }
-    }
-    for reason in [
-        Reason::InvalidDay,
-        Reason::InvalidInjection,
-        Reason::DuplicateEncounter,
-    ] {
-        let mut e = Excluded::default();
-        for c in 0..n_courses {
-            if course_reason[c] == Some(reason) {
-                e.courses += 1;
-                e.records += course_rows[c];
+                    day_text,
+                    expected.into(),
+                    "",
+                );
+                self.pending.push(Pending {
+                    course,
+                    finding,
+                    course_rule: Some(Reason::InvalidDay),
+                });
             }
         }
-        if e.courses > 0 {
-            out.excluded.push((
-                ExclusionKey {
-                    reason,
-                    outcome: 0,
-                    instrument: 0,
-                },
-                e,
-            ));
+        match injection {
+            Some(true) => flags |= INJECTION,
+            Some(false) => {}
+            None => {
+                self.states[course as usize].bad_injection = true;
+                let finding = self.finding(
+                    Reason::InvalidInjection,
+                    r.file,
+                    r.line,
+                    col::INJECTION,
+                    f[col::INJECTION],
+                    "a boolean: 1/0, true/false, t/f, yes/no, y/n".into(),
+                    "",
+                );
+                self.pending.push(Pending {
+                    course,
+                    finding,
+                    course_rule: Some(Reason::InvalidInjection),
+                });
+            }
         }
-    }
-    let mut rows_excluded = [0u64; 2];
-    for f in &out.findings {
-        match f.reason {
-            Reason::NoPatientId => rows_excluded[0] += 1,
-            Reason::NoCondition => rows_excluded[1] += 1,
-            _ => {}
+        if schema::is_adverse_event(f[col::ADVERSE_EVENT]) {
+            flags |= ADVERSE;
         }
+        let day = day.unwrap_or(0) as u32;
+        let pain = self.pain(r, course);
+        let (function, instrument) = self.function(r, course);
+        self.attributes(r, course, day, flags & DAY_OK != 0);
+        self.rows.push(Row {
+            key: (u64::from(course) << 32) | u64::from(day),
+            pain,
+            function,
+            line: r.line.min(u64::from(u32::MAX)) as u32,
+            file: r.file as u16,
+            instrument,
+            flags,
+        });
     }
-    for (k, reason) in [Reason::NoPatientId, Reason::NoCondition]
-        .into_iter()
-        .enumerate()
-    {
-        if rows_excluded[k] > 0 {
-            out.excluded.push((
-                ExclusionKey {
-                    reason,
-                    outcome: 0,
-                    instrument: 0,
-                },
-                Excluded {
-                    records: rows_excluded[k],
-                    courses: 0,
-                },
-            ));
+
+    /// Counts a patient seen only on rows without a condition.
+    fn patient_only(&mut self) {
+        if !self.courses.contains_key(self.key.as_slice()) {
+            let c = self.course_keys.len() as u32;
+            let key: Box<[u8]> = self.key.clone().into_boxed_slice();
+            self.courses.insert(key.clone(), c);
+            self.course_keys.push((key, u32::MAX));
+            self.states.push(CourseState::default());
         }
     }
 
-    // Values on the rows of valid courses.
-    let mut dropped: HashMap<ExclusionKey, (u64, Vec<u32>)> = HashMap::new();
-    let mut course_of_valid: Vec<Option<u32>> = vec![None; n_courses];
-    let pain_range = (settings.pain.min, settings.pain.max);
-    let pain_name = settings.pain.name.clone();
-    for &r in &order {
-        let row = &parsed[r as usize];
-        let c = row.course as usize;
-        if course_reason[c].is_some() {
-            continue;
+    fn value_finding(
+        &mut self,
+        course: u32,
+        reason: Reason,
+        r: &Record,
+        field: usize,
+        expected: String,
+    ) {
+        let finding = self.finding(
+            reason,
+            r.file,
+            r.line,
+            field,
+            r.fields[field],
+            expected,
+            "value dropped",
+        );
+        self.pending.push(Pending {
+            course,
+            finding,
+            course_rule: None,
+        });
+    }
+
+    fn pain(&mut self, r: &Record, course: u32) -> f64 {
+        let text = r.fields[col::PAIN];
+        if text.is_empty() {
+            return f64::NAN;
         }
-        let i = source[r as usize];
-        let vid = match course_of_valid[c] {
+        let p = &self.settings.pain;
+        match schema::parse_number(text).filter(|v| (p.min..=p.max).contains(v)) {
             Some(v) => v,
             None => {
-                let v = out.courses.len() as u32;
-                course_of_valid[c] = Some(v);
-                let start = out.records.day.len();
-                out.courses.push(Course {
-                    condition: course_condition[c],
-                    start,
-                    end: start,
-                    age: None,
-                    sex: None,
-                    injectate: None,
-                    first: (row.file, row.record),
-                });
-                v
+                let expected = format!("a pain score from {} to {} ({})", p.min, p.max, p.name);
+                self.value_finding(course, Reason::InvalidPain, r, col::PAIN, expected);
+                f64::NAN
             }
-        };
-        let mut drop = |out: &mut Validated,
-                        reason: Reason,
-                        outcome: u8,
-                        field: usize,
-                        value: &str,
-                        expected: String| {
-            let e = dropped
-                .entry(ExclusionKey {
-                    reason,
-                    outcome,
-                    instrument: 0,
-                })
-                .or_default();
-            e.0 += 1;
-            e.1.push(vid);
-            push(
-                out,
-                reason,
-                row.file,
-                row.record,
-                Some(field),
-                Some(value),
-                expected,
-                "value dropped".into(),
+        }
+    }
+
+    fn function(&mut self, r: &Record, course: u32) -> (f64, u8) {
+        let text = r.fields[col::FUNCTION];
+        if text.is_empty() {
+            return (f64::NAN, NO_INSTRUMENT);
+        }
+        let Some(value) = schema::parse_number(text) else {
+            self.value_finding(
+                course,
+                Reason::InvalidFunction,
+                r,
+                col::FUNCTION,
+                "a number".into(),
             );
+            return (f64::NAN, NO_INSTRUMENT);
         };
-        let mut pain = MISSING;
-        if let Some(v) = get(col::PAIN, i) {
-            match schema::parse_number(v).filter(|p| (pain_range.0..=pain_range.1).contains(p)) {
-                Some(p) => pain = p,
-                None => drop(
-                    &mut out,
-                    Reason::InvalidPain,
-                    1,
-                    col::PAIN,
-                    v,
-                    format!(
-                        "a pain score from {} to {} ({pain_name})",
-                        pain_range.0, pain_range.1
-                    ),
-                ),
+        let name = r.fields[col::FUNCTION_INSTRUMENT];
+        let index = match self.instruments.get(name) {
+            Some(&i) => i,
+            None => {
+                let i = self
+                    .settings
+                    .instrument(name)
+                    .map_or(NO_INSTRUMENT, |(i, _)| i as u8);
+                self.instruments.insert(name.to_string(), i);
+                i
             }
+        };
+        if index == NO_INSTRUMENT {
+            let expected = format!(
+                "an instrument of the instruments table ({}) or one added in the config file",
+                self.settings.instrument_names()
+            );
+            self.value_finding(
+                course,
+                Reason::UnknownInstrument,
+                r,
+                col::FUNCTION_INSTRUMENT,
+                expected,
+            );
+            return (f64::NAN, NO_INSTRUMENT);
         }
-        let mut function = MISSING;
-        let mut instrument = u16::MAX;
-        if let Some(v) = get(col::FUNCTION, i) {
-            let name = get(col::FUNCTION_INSTRUMENT, i);
-            match (
-                schema::parse_number(v),
-                name.and_then(|n| settings.instrument(n)),
-            ) {
-                (None, _) => drop(
-                    &mut out,
-                    Reason::InvalidFunction,
-                    2,
-                    col::FUNCTION,
-                    v,
-                    "a number".into(),
-                ),
-                (Some(_), None) => {
-                    let shown = name.unwrap_or("");
-                    drop(&mut out, Reason::UnknownInstrument, 2, col::FUNCTION_INSTRUMENT, shown, format!("an instrument of the instruments table ({}) or one added in the config file", settings.instrument_names()));
-                }
-                (Some(x), Some((k, ins))) if !(ins.min..=ins.max).contains(&x) => {
-                    drop(
-                        &mut out,
-                        Reason::InvalidFunction,
-                        2,
-                        col::FUNCTION,
-                        v,
-                        format!("a score from {} to {} on {}", ins.min, ins.max, ins.name),
-                    );
-                    let _ = k;
-                }
-                (Some(x), Some((k, _))) => {
-                    function = x;
-                    instrument = k as u16;
-                }
-            }
+        let ins = &self.settings.instruments[usize::from(index)];
+        if !(ins.min..=ins.max).contains(&value) {
+            let expected = format!("a score from {} to {} on {}", ins.min, ins.max, ins.name);
+            self.value_finding(course, Reason::InvalidFunction, r, col::FUNCTION, expected);
+            return (f64::NAN, NO_INSTRUMENT);
         }
-        let course = &mut out.courses[vid as usize];
-        if let Some(v) = get(col::AGE, i) {
-            match schema::parse_whole(v).filter(|a| *a >= 0) {
-                Some(a) if a > schema::MAX_AGE => drop(
-                    &mut out,
-                    Reason::AgeAbove90,
-                    0,
-                    col::AGE,
-                    v,
-                    "an age of at most 90 (ages above 89 are given as 90 under HIPAA Safe Harbor)"
-                        .into(),
-                ),
-                Some(a) => {
-                    course.age.get_or_insert(a as f64);
+        (value, index)
+    }
+
+    /// Age, sex and injectate: the course keeps the first valid value by day.
+    fn attributes(&mut self, r: &Record, course: u32, day: u32, day_ok: bool) {
+        let f = &r.fields;
+        if !f[col::AGE].is_empty() {
+            match schema::parse_whole(f[col::AGE]).filter(|a| *a >= 0) {
+                Some(a) if a > schema::MAX_AGE => {
+                    let expected = "an age of at most 90 (ages above 89 are given as 90 under HIPAA Safe Harbor)".into();
+                    self.value_finding(course, Reason::AgeAbove90, r, col::AGE, expected);
                 }
-                None => drop(
-                    &mut out,
+                Some(a) if day_ok => self.states[course as usize].age.offer(day, a as u8),
+                Some(_) => {}
+                None => self.value_finding(
+                    course,
                     Reason::InvalidAge,
-                    0,
+                    r,
                     col::AGE,
-                    v,
                     "a whole number of years".into(),
                 ),
             }
         }
-        let course = &mut out.courses[vid as usize];
-        if course.sex.is_none() {
-            course.sex = get(col::SEX, i).map(normalise_sex);
+        if !day_ok {
+            return;
         }
-        if course.injectate.is_none() {
-            course.injectate = get(col::INJECTATE, i).map(str::to_string);
+        if !f[col::SEX].is_empty() {
+            let id = self
+                .sexes
+                .id(&normalise_sex(f[col::SEX]))
+                .min(u32::from(u16::MAX)) as u16;
+            self.states[course as usize].sex.offer(day, id);
         }
-        course.end += 1;
-        let rec = &mut out.records;
-        rec.day.push(row.day.unwrap_or(0));
-        rec.injection.push(row.injection.unwrap_or(false));
-        rec.pain.push(pain);
-        rec.function.push(function);
-        rec.instrument.push(instrument);
-        rec.adverse
-            .push(get(col::ADVERSE_EVENT, i).is_some_and(schema::is_adverse_event));
+        if !f[col::INJECTATE].is_empty() {
+            let id = if self.injectates.values.len() < usize::from(u16::MAX) - 1 {
+                self.injectates.id(f[col::INJECTATE]) as u16
+            } else {
+                self.too_many_injectates = true;
+                self.injectates.id("other") as u16
+            };
+            self.states[course as usize].injectate.offer(day, id);
+        }
     }
-    let mut dropped: Vec<_> = dropped.into_iter().collect();
-    dropped.sort_by_key(|(k, _)| *k);
-    for (key, (records, mut courses)) in dropped {
-        courses.sort_unstable();
-        courses.dedup();
-        out.excluded.push((
-            key,
-            Excluded {
-                records,
-                courses: courses.len() as u64,
-            },
-        ));
+
+    /// After the last record: course rules, value findings of valid courses, encounters.
+    fn finish(mut self) -> Validated {
+        let mut out = std::mem::take(&mut self.out);
+        // Courses in (patient_id, condition name) order, so no output depends on row order.
+        let names = &self.conditions.values;
+        let mut order: Vec<u32> = (0..self.course_keys.len() as u32).collect();
+        let pid_of = |k: &[u8]| -> usize { k.iter().position(|b| *b == 0).unwrap_or(k.len()) };
+        order.sort_unstable_by(|&a, &b| {
+            let (ka, ca) = &self.course_keys[a as usize];
+            let (kb, cb) = &self.course_keys[b as usize];
+            let name = |c: &u32| names.get(*c as usize).map_or("", String::as_str);
+            ka[..pid_of(ka)]
+                .cmp(&kb[..pid_of(kb)])
+                .then_with(|| name(ca).cmp(name(cb)))
+        });
+        let mut rank = vec![0u32; order.len()];
+        for (r, &c) in order.iter().enumerate() {
+            rank[c as usize] = r as u32;
+        }
+        out.patients_read = {
+            let mut n = 0;
+            let mut last: Option<&[u8]> = None;
+            for &c in &order {
+                let k = &self.course_keys[c as usize].0;
+                let pid = &k[..pid_of(k)];
+                if last != Some(pid) {
+                    n += 1;
+                    last = Some(pid);
+                }
+            }
+            n
+        };
+        let mut sorted_names = names.clone();
+        sorted_names.sort_unstable();
+        let condition_rank: Vec<u32> = names
+            .iter()
+            .map(|n| sorted_names.binary_search(n).unwrap_or(0) as u32)
+            .collect();
+        out.conditions = sorted_names;
+        drop(std::mem::take(&mut self.courses));
+
+        for row in &mut self.rows {
+            let c = (row.key >> 32) as usize;
+            row.key = (u64::from(rank[c]) << 32) | (row.key & 0xffff_ffff);
+        }
+        self.rows.sort_unstable_by_key(|r| (r.key, r.file, r.line));
+
+        // Course rules: invalid day, invalid injection, duplicate encounter.
+        let n = self.course_keys.len();
+        let mut reason: Vec<Option<Reason>> = vec![None; n];
+        let mut rows_of = vec![0u64; n];
+        for c in 0..n {
+            let s = &self.states[c];
+            rows_of[rank[c] as usize] = s.rows;
+            reason[rank[c] as usize] = if s.bad_day {
+                Some(Reason::InvalidDay)
+            } else if s.bad_injection {
+                Some(Reason::InvalidInjection)
+            } else {
+                None
+            };
+        }
+        let mut duplicates = Vec::new();
+        for w in self.rows.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            let c = (b.key >> 32) as usize;
+            if a.key == b.key
+                && a.flags & b.flags & DAY_OK != 0
+                && reason[c].is_none_or(|r| r == Reason::DuplicateEncounter)
+            {
+                reason[c] = Some(Reason::DuplicateEncounter);
+                duplicates.push(*b);
+            }
+        }
+        for b in duplicates {
+            let c = (b.key >> 32) as usize;
+            let day = (b.key & 0xffff_ffff).to_string();
+            let mut finding = self.finding(
+                Reason::DuplicateEncounter,
+                usize::from(b.file),
+                u64::from(b.line),
+                col::DAY,
+                &day,
+                "one encounter per course and day".into(),
+                "",
+            );
+            finding.cost = format!("course excluded ({} records)", rows_of[c]);
+            out.findings.push(finding);
+        }
+        let mut dropped: FxMap<ExclusionKey, (u64, Vec<u32>)> = FxMap::default();
+        for p in std::mem::take(&mut self.pending) {
+            let c = rank[p.course as usize] as usize;
+            match (p.course_rule, reason[c]) {
+                (Some(rule), Some(r)) if rule == r => {
+                    let mut finding = p.finding;
+                    finding.cost = format!("course excluded ({} records)", rows_of[c]);
+                    out.findings.push(finding);
+                }
+                (None, None) => {
+                    let outcome = match p.finding.reason {
+                        Reason::InvalidPain => 1,
+                        Reason::InvalidFunction | Reason::UnknownInstrument => 2,
+                        _ => 0,
+                    };
+                    let e = dropped
+                        .entry(ExclusionKey {
+                            reason: p.finding.reason,
+                            outcome,
+                            instrument: 0,
+                        })
+                        .or_default();
+                    e.0 += 1;
+                    e.1.push(c as u32);
+                    out.findings.push(p.finding);
+                }
+                _ => {}
+            }
+        }
+        let mut row_exclusions = [0u64; 2];
+        for f in &out.findings {
+            match f.reason {
+                Reason::NoPatientId => row_exclusions[0] += 1,
+                Reason::NoCondition => row_exclusions[1] += 1,
+                _ => {}
+            }
+        }
+        for (k, r) in [Reason::NoPatientId, Reason::NoCondition]
+            .into_iter()
+            .enumerate()
+        {
+            if row_exclusions[k] > 0 {
+                out.excluded.push((
+                    ExclusionKey {
+                        reason: r,
+                        outcome: 0,
+                        instrument: 0,
+                    },
+                    Excluded {
+                        records: row_exclusions[k],
+                        courses: 0,
+                    },
+                ));
+            }
+        }
+        for r in [
+            Reason::InvalidDay,
+            Reason::InvalidInjection,
+            Reason::DuplicateEncounter,
+        ] {
+            let mut e = Excluded::default();
+            for c in 0..n {
+                if reason[c] == Some(r) {
+                    e.courses += 1;
+                    e.records += rows_of[c];
+                }
+            }
+            if e.courses > 0 {
+                out.excluded.push((
+                    ExclusionKey {
+                        reason: r,
+                        outcome: 0,
+                        instrument: 0,
+                    },
+                    e,
+                ));
+            }
+        }
+        for (key, (records, mut courses)) in dropped {
+            courses.sort_unstable();
+            courses.dedup();
+            out.excluded.push((
+                key,
+                Excluded {
+                    records,
+                    courses: courses.len() as u64,
+                },
+            ));
+        }
+        out.excluded.sort_by_key(|(k, _)| *k);
+
+        // Courses that were only patients (rows without a condition) are not courses.
+        let mut by_rank = vec![0u32; n];
+        for (c, &r) in rank.iter().enumerate() {
+            by_rank[r as usize] = c as u32;
+        }
+        let is_course = |r: usize| self.course_keys[by_rank[r] as usize].1 != u32::MAX;
+        out.courses_read = (0..n).filter(|&r| is_course(r)).count() as u64;
+
+        // Encounters of the valid courses, in place.
+        let states = &self.states;
+        let course_keys = &self.course_keys;
+        let mut courses: Vec<Course> = Vec::new();
+        let mut last = u32::MAX;
+        let rows = std::mem::take(&mut self.rows);
+        let mut k = 0usize;
+        let records: Records = rows
+            .into_iter()
+            .filter(|row| reason[(row.key >> 32) as usize].is_none())
+            .map(|row| {
+                let r = (row.key >> 32) as u32;
+                if r != last {
+                    last = r;
+                    let orig = by_rank[r as usize] as usize;
+                    let s = &states[orig];
+                    courses.push(Course {
+                        condition: condition_rank[course_keys[orig].1 as usize],
+                        start: k,
+                        end: k,
+                        age: s.age.value.map(f64::from),
+                        sex: s.sex.value,
+                        injectate: s.injectate.value,
+                        first: (row.file, row.line),
+                    });
+                }
+                if let Some(c) = courses.last_mut() {
+                    c.end += 1;
+                }
+                k += 1;
+                Encounter {
+                    pain: row.pain,
+                    function: row.function,
+                    day: (row.key & 0xffff_ffff) as u32,
+                    instrument: if row.instrument == NO_INSTRUMENT {
+                        u16::MAX
+                    } else {
+                        u16::from(row.instrument)
+                    },
+                    injection: row.flags & INJECTION != 0,
+                    adverse: row.flags & ADVERSE != 0,
+                }
+            })
+            .collect();
+        out.records = records;
+        out.courses = courses;
+        out.sexes = std::mem::take(&mut self.sexes.values);
+        out.injectates = std::mem::take(&mut self.injectates.values);
+        out
     }
-    out.excluded.sort_by_key(|(k, _)| *k);
-    out.conditions = conditions;
-    locate(&mut out, data);
-    Ok(out)
 }
 
-impl Validated {
-    /// Adds a warning finding for each course left out of an outcome's analysis
-    /// (`no baseline`, `no follow-up`), located at the course's first row.
-    pub fn add_outcome_findings(&mut self, data: &Dataset, found: &[(u32, Reason, String)]) {
-        for (course, reason, outcome) in found {
-            let c = &self.courses[*course as usize];
-            let (file, record) = c.first;
-            let what = match reason {
-                Reason::NoBaseline => "a score before the first injection (or on its day)",
-                _ => "a score after at least one injection",
-            };
-            self.findings.push(Finding {
-                severity: reason.severity(),
-                reason: *reason,
-                file: data.inputs[file as usize].path.clone(),
-                line: None,
-                column: None,
-                value: None,
-                expected: format!("{what} for {outcome}"),
-                cost: format!(
-                    "course left out of the {outcome} analysis ({} records)",
-                    c.end - c.start
-                ),
-                file_index: file as usize,
-                record,
-            });
-        }
-        locate(self, data);
+/// A day: a whole number (fast path for plain digits).
+fn parse_day(text: &str) -> Option<i64> {
+    if !text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok();
     }
+    schema::parse_whole(text)
 }
 
 /// The input column name of canonical `field` (the config file may map it).
@@ -714,22 +1001,6 @@ fn normalise_sex(s: &str) -> String {
         "unknown" | "u" => "unknown".into(),
         _ => s.to_string(),
     }
-}
-
-/// Fills in the line numbers of row findings and puts findings in file, line order.
-fn locate(out: &mut Validated, data: &Dataset) {
-    for (file, input) in data.inputs.iter().enumerate() {
-        let mut idx: Vec<usize> = (0..out.findings.len())
-            .filter(|&k| out.findings[k].file_index == file && out.findings[k].line.is_none())
-            .collect();
-        idx.sort_by_key(|&k| out.findings[k].record);
-        let records: Vec<u32> = idx.iter().map(|&k| out.findings[k].record).collect();
-        for (k, line) in idx.into_iter().zip(input.lines_of(&records)) {
-            out.findings[k].line = Some(line);
-        }
-    }
-    out.findings
-        .sort_by_key(|f| (f.severity, f.file_index, f.line, f.reason));
 }
 
 /// Days since 0000-03-01 of a `YYYY-MM-DD` date (only differences matter).

@@ -61,6 +61,21 @@ pub struct Summary {
     pub trajectory: Vec<trajectory::TrajectoryRow>,
     pub kruskal_wallis: Vec<response::KruskalRow>,
     pub safety: Vec<safety::SafetyRow>,
+    /// Per-course percent change in pain, for the waterfall chart; never serialized.
+    #[serde(skip)]
+    pub waterfall: Waterfall,
+}
+
+/// Per-course percent change in pain (courses with a non-zero baseline), sorted from the
+/// largest worsening to the largest improvement, with responder status.
+#[derive(Debug, Clone, Default)]
+pub struct Waterfall {
+    /// The pain instrument, e.g. "NRS".
+    pub instrument: String,
+    /// The responder threshold as a percent reduction, when it is a percentage.
+    pub threshold_pct: Option<f64>,
+    /// (percent change, responder), sorted by percent change descending.
+    pub bars: Vec<(f64, bool)>,
 }
 
 /// An outcome's courses split into groups: `"all"` first, then each condition in name order.
@@ -105,6 +120,7 @@ pub fn group<'a>(
 pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Summary {
     let (outcomes, _) = courses::derive(&mut v, settings);
     let groups = group(&outcomes, &v.conditions, settings);
+    let waterfall = waterfall(&outcomes, settings);
     let (sessions_to_response, logrank) = response::analyse(&groups);
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
@@ -120,9 +136,32 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
         trajectory: trajectory::analyse(&groups),
         kruskal_wallis: response::kruskal(&groups),
         safety: safety::analyse(&v),
+        waterfall,
     };
     suppress::apply(&mut summary, settings.min_cell);
     summary
+}
+
+fn waterfall(outcomes: &[OutcomeCourses], settings: &Settings) -> Waterfall {
+    let mut bars: Vec<(f64, bool)> = outcomes
+        .iter()
+        .filter(|o| o.outcome == Outcome::Pain)
+        .flat_map(|o| o.courses.iter())
+        .filter(|c| c.baseline != 0.0)
+        .map(|c| (c.change / c.baseline * 100.0, c.responder))
+        .collect();
+    bars.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    if (bars.len() as u64) < settings.min_cell {
+        bars.clear();
+    }
+    Waterfall {
+        instrument: settings.pain.name.clone(),
+        threshold_pct: match settings.pain.mcid {
+            crate::schema::Threshold::Percent(p) => Some(p),
+            crate::schema::Threshold::Points(_) => None,
+        },
+        bars,
+    }
 }
 
 fn parameters(s: &Settings) -> Parameters {

@@ -26,10 +26,10 @@ pub fn analyse(v: &Validated) -> Vec<SafetyRow> {
     for c in &v.courses {
         let p = &mut per[c.condition as usize];
         p.0 += 1;
-        for r in c.start..c.end {
-            if v.records.injection[r] {
+        for e in &v.records[c.start..c.end] {
+            if e.injection {
                 p.1 += 1;
-                p.2 += u64::from(v.records.adverse[r]);
+                p.2 += u64::from(e.adverse);
             }
         }
     }

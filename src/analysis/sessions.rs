@@ -38,9 +38,9 @@ pub struct SessionsRow {
 pub fn analyse(v: &Validated) -> Vec<SessionsRow> {
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); v.conditions.len()];
     for c in &v.courses {
-        let n = v.records.injection[c.start..c.end]
+        let n = v.records[c.start..c.end]
             .iter()
-            .filter(|x| **x)
+            .filter(|e| e.injection)
             .count();
         per[c.condition as usize].push(n as f64);
     }

@@ -25,6 +25,9 @@ impl Serialize for Tally {
     }
 }
 
+/// The level of a course with no recorded value.
+pub const NOT_RECORDED: &str = "not recorded";
+
 /// Mean (SD) of a baseline score.
 #[derive(Debug, Clone, Serialize)]
 pub struct Baseline {
@@ -64,16 +67,20 @@ pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
             continue;
         }
         let ages: Vec<f64> = courses.iter().filter_map(|c| c.age).collect();
-        let tally = |f: &dyn Fn(&crate::validate::Course) -> String| {
-            let mut keys: Vec<String> = courses.iter().map(|c| f(c)).collect();
-            keys.sort();
-            let mut t: Vec<(String, Option<u64>)> = Vec::new();
-            for key in keys {
-                match t.last_mut() {
-                    Some((k, Some(n))) if *k == key => *n += 1,
-                    _ => t.push((key, Some(1))),
-                }
+        let tally = |values: &[String], id: &dyn Fn(&crate::validate::Course) -> Option<u16>| {
+            let mut counts = vec![0u64; values.len() + 1];
+            for c in &courses {
+                counts[id(c).map_or(values.len(), usize::from)] += 1;
             }
+            let mut t: Vec<(String, Option<u64>)> = values
+                .iter()
+                .cloned()
+                .chain(std::iter::once(NOT_RECORDED.to_string()))
+                .zip(counts)
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| (k, Some(n)))
+                .collect();
+            t.sort();
             Tally(t)
         };
         let baseline = groups
@@ -106,8 +113,8 @@ pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
             age_n: Some(ages.len() as u64),
             age_mean: describe::mean(&ages),
             age_sd: describe::sd(&ages),
-            sex: tally(&|c| c.sex.clone().unwrap_or_else(|| "not recorded".into())),
-            injectate: tally(&|c| c.injectate.clone().unwrap_or_else(|| "not recorded".into())),
+            sex: tally(&v.sexes, &|c| c.sex),
+            injectate: tally(&v.injectates, &|c| c.injectate),
             baseline,
             suppressed: false,
         });

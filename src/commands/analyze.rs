@@ -22,8 +22,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     if let Some(n) = args.injections_top {
         settings.injections_top = n;
     }
-    let data = ingest::read(&args.input.files, &settings)?;
-    let v = validate::validate(&data, &settings)?;
+    let mut data = ingest::read(&args.input.files, &settings)?;
+    let v = validate::validate(&mut data, &settings)?;
     let ids: Vec<String> = v
         .findings
         .iter()

@@ -10,8 +10,8 @@ use crate::{courses, ingest, output, validate};
 /// Runs `validate`.
 pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
     let settings = super::settings(&args.input)?;
-    let data = ingest::read(&args.input.files, &settings)?;
-    let mut v = validate::validate(&data, &settings)?;
+    let mut data = ingest::read(&args.input.files, &settings)?;
+    let mut v = validate::validate(&mut data, &settings)?;
     let (_, left_out) = courses::derive(&mut v, &settings);
     v.add_outcome_findings(&data, &left_out);
     let report = match args.format {
