@@ -319,7 +319,8 @@ struct Pass<'a> {
     rows: Vec<Row>,
     pending: Vec<Pending>,
     courses: FxMap<Box<[u8]>, u32>,
-    course_keys: Vec<(Box<[u8]>, u32)>,
+    /// Condition of each course (by first-seen id); u32::MAX for a patient seen without one.
+    course_cond: Vec<u32>,
     states: Vec<CourseState>,
     raw_conditions: FxMap<String, u32>,
     conditions: Interner,
@@ -357,7 +358,7 @@ pub fn validate(data: &mut Dataset, settings: &Settings) -> Result<Validated> {
         rows: Vec::new(),
         pending: Vec::new(),
         courses: FxMap::default(),
-        course_keys: Vec::new(),
+        course_cond: Vec::new(),
         states: Vec::new(),
         raw_conditions: FxMap::default(),
         conditions: Interner::default(),
@@ -499,10 +500,9 @@ impl Pass<'_> {
         let course = match self.courses.get(self.key.as_slice()) {
             Some(&c) => c,
             None => {
-                let c = self.course_keys.len() as u32;
-                let key: Box<[u8]> = self.key.clone().into_boxed_slice();
-                self.courses.insert(key.clone(), c);
-                self.course_keys.push((key, condition));
+                let c = self.course_cond.len() as u32;
+                self.courses.insert(self.key.clone().into_boxed_slice(), c);
+                self.course_cond.push(condition);
                 self.states.push(CourseState::default());
                 c
             }
@@ -586,10 +586,9 @@ impl Pass<'_> {
     /// Counts a patient seen only on rows without a condition.
     fn patient_only(&mut self) {
         if !self.courses.contains_key(self.key.as_slice()) {
-            let c = self.course_keys.len() as u32;
-            let key: Box<[u8]> = self.key.clone().into_boxed_slice();
-            self.courses.insert(key.clone(), c);
-            self.course_keys.push((key, u32::MAX));
+            let c = self.course_cond.len() as u32;
+            self.courses.insert(self.key.clone().into_boxed_slice(), c);
+            self.course_cond.push(u32::MAX);
             self.states.push(CourseState::default());
         }
     }
@@ -730,11 +729,16 @@ impl Pass<'_> {
         let mut out = std::mem::take(&mut self.out);
         // Courses in (patient_id, condition name) order, so no output depends on row order.
         let names = &self.conditions.values;
-        let mut order: Vec<u32> = (0..self.course_keys.len() as u32).collect();
+        let mut course_keys: Vec<(Box<[u8]>, u32)> =
+            vec![(Box::default(), 0); self.course_cond.len()];
+        for (key, id) in std::mem::take(&mut self.courses) {
+            course_keys[id as usize] = (key, self.course_cond[id as usize]);
+        }
+        let mut order: Vec<u32> = (0..course_keys.len() as u32).collect();
         let pid_of = |k: &[u8]| -> usize { k.iter().position(|b| *b == 0).unwrap_or(k.len()) };
         order.sort_unstable_by(|&a, &b| {
-            let (ka, ca) = &self.course_keys[a as usize];
-            let (kb, cb) = &self.course_keys[b as usize];
+            let (ka, ca) = &course_keys[a as usize];
+            let (kb, cb) = &course_keys[b as usize];
             let name = |c: &u32| names.get(*c as usize).map_or("", String::as_str);
             ka[..pid_of(ka)]
                 .cmp(&kb[..pid_of(kb)])
@@ -748,7 +752,7 @@ impl Pass<'_> {
             let mut n = 0;
             let mut last: Option<&[u8]> = None;
             for &c in &order {
-                let k = &self.course_keys[c as usize].0;
+                let k = &course_keys[c as usize].0;
                 let pid = &k[..pid_of(k)];
                 if last != Some(pid) {
                     n += 1;
@@ -764,7 +768,6 @@ impl Pass<'_> {
             .map(|n| sorted_names.binary_search(n).unwrap_or(0) as u32)
             .collect();
         out.conditions = sorted_names;
-        drop(std::mem::take(&mut self.courses));
 
         for row in &mut self.rows {
             let c = (row.key >> 32) as usize;
@@ -773,7 +776,7 @@ impl Pass<'_> {
         self.rows.sort_unstable_by_key(|r| (r.key, r.file, r.line));
 
         // Course rules: invalid day, invalid injection, duplicate encounter.
-        let n = self.course_keys.len();
+        let n = course_keys.len();
         let mut reason: Vec<Option<Reason>> = vec![None; n];
         let mut rows_of = vec![0u64; n];
         for c in 0..n {
@@ -910,12 +913,12 @@ impl Pass<'_> {
         for (c, &r) in rank.iter().enumerate() {
             by_rank[r as usize] = c as u32;
         }
-        let is_course = |r: usize| self.course_keys[by_rank[r] as usize].1 != u32::MAX;
+        let is_course = |r: usize| course_keys[by_rank[r] as usize].1 != u32::MAX;
         out.courses_read = (0..n).filter(|&r| is_course(r)).count() as u64;
 
         // Encounters of the valid courses, in place.
         let states = &self.states;
-        let course_keys = &self.course_keys;
+        let course_keys = &course_keys;
         let mut courses: Vec<Course> = Vec::new();
         let mut last = u32::MAX;
         let rows = std::mem::take(&mut self.rows);
