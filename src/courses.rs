@@ -196,9 +196,9 @@ fn score(records: &Records, outcome: Outcome, r: usize) -> Option<f64> {
 fn injections_before(records: &Records, start: usize, end: usize, out: &mut Vec<u32>) {
     out.clear();
     let mut n = 0;
-    for r in start..end {
+    for e in &records[start..end] {
         out.push(n);
-        n += u32::from(records[r].injection);
+        n += u32::from(e.injection);
     }
 }
 

@@ -412,8 +412,7 @@ impl Pass<'_> {
     fn finding(
         &self,
         reason: Reason,
-        file: usize,
-        line: u64,
+        (file, line): (usize, u64),
         field: usize,
         value: &str,
         expected: String,
@@ -452,8 +451,7 @@ impl Pass<'_> {
         if pid.is_empty() {
             let finding = self.finding(
                 Reason::NoPatientId,
-                r.file,
-                r.line,
+                (r.file, r.line),
                 col::PATIENT_ID,
                 "",
                 "a patient_id".into(),
@@ -478,8 +476,7 @@ impl Pass<'_> {
         if condition == u32::MAX {
             let finding = self.finding(
                 Reason::NoCondition,
-                r.file,
-                r.line,
+                (r.file, r.line),
                 col::CONDITION,
                 f[col::CONDITION],
                 "a condition".into(),
@@ -530,8 +527,7 @@ impl Pass<'_> {
                 };
                 let finding = self.finding(
                     Reason::InvalidDay,
-                    r.file,
-                    r.line,
+                    (r.file, r.line),
                     col::DAY,
                     day_text,
                     expected.into(),
@@ -551,8 +547,7 @@ impl Pass<'_> {
                 self.states[course as usize].bad_injection = true;
                 let finding = self.finding(
                     Reason::InvalidInjection,
-                    r.file,
-                    r.line,
+                    (r.file, r.line),
                     col::INJECTION,
                     f[col::INJECTION],
                     "a boolean: 1/0, true/false, t/f, yes/no, y/n".into(),
@@ -603,8 +598,7 @@ impl Pass<'_> {
     ) {
         let finding = self.finding(
             reason,
-            r.file,
-            r.line,
+            (r.file, r.line),
             field,
             r.fields[field],
             expected,
@@ -807,8 +801,7 @@ impl Pass<'_> {
             let day = (b.key & 0xffff_ffff).to_string();
             let mut finding = self.finding(
                 Reason::DuplicateEncounter,
-                usize::from(b.file),
-                u64::from(b.line),
+                (usize::from(b.file), u64::from(b.line)),
                 col::DAY,
                 &day,
                 "one encounter per course and day".into(),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::analysis::{self, InputInfo};
 use crate::cli::{AnalyzeArgs, Format};
 use crate::error::{Error, Result};
-use crate::render::{self, findings};
+use crate::render::{self, findings, report};
 use crate::validate::{Reason, Severity};
 use crate::{ingest, output, validate};
 
@@ -73,6 +73,24 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             for (name, bytes) in render::tables::all(&summary) {
                 files.push((format!("tables/{name}"), bytes));
             }
+            let charts = render::charts::all(&summary);
+            let run_date = run_date();
+            let ctx = report::Context {
+                charts: &charts,
+                run_date: &run_date,
+            };
+            files.push((
+                "report.html".to_string(),
+                report::html(&summary, &ctx).into_bytes(),
+            ));
+            files.push((
+                "report.md".to_string(),
+                report::markdown(&summary, &ctx).into_bytes(),
+            ));
+            for c in charts {
+                files.push((format!("charts/{}.svg", c.name), c.svg));
+                files.push((format!("charts/{}.png", c.name), c.png));
+            }
             output::write_folder(dir, &files)?;
             output::stdout(render::text::summary(&summary).as_bytes())?;
             output::stdout(format!("\nwrote {}\n", dir.display()).as_bytes())?;
@@ -81,4 +99,44 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         (None, Format::Text) => output::stdout(render::text::summary(&summary).as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The date of the run (UTC), for the report's provenance line; `SOURCE_DATE_EPOCH` (seconds)
+/// fixes it for reproducible reports.
+fn run_date() -> String {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Howard Hinnant's civil_from_days: days since 1970-01-01 to (year, month, day).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_from_days;
+
+    #[test]
+    fn days_to_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(20_785), (2026, 11, 28));
+    }
 }

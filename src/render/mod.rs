@@ -1,6 +1,9 @@
-//! Results to bytes: JSON, CSV tables, text. Pure: nothing here writes files or prints.
+//! Results to bytes: JSON, CSV tables, text, charts and reports. Pure: nothing here writes
+//! files or prints.
 
+pub mod charts;
 pub mod findings;
+pub mod report;
 pub mod tables;
 pub mod text;
 

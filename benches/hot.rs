@@ -1,0 +1,112 @@
+//! Criterion benchmarks of prolo's hot functions (issue 6).
+//!
+//! - `derive/100k_courses`: per-course derivation (`courses::derive`) of a
+//!   100,000-course synthetic data set (`synth::write_csv`, seed 1), read and
+//!   validated once; each iteration gets a freshly validated copy, made outside
+//!   the timed part, because `derive` records exclusions in it.
+//! - `kaplan_meier/100k`: `KaplanMeier::fit` on 100,000 integer times
+//!   (injections to response, 1–8, about 60% events).
+//! - `wilcoxon/100k_ties`: `wilcoxon::signed_rank` on 100,000 changes in
+//!   half-point steps from −8 to +3 (many ties and some zeros, as pain changes
+//!   are), which takes the normal approximation with tie correction.
+//!
+//! Run: `cargo bench --bench hot` (add `-- derive` to run one group).
+
+use std::hint::black_box;
+use std::io::BufWriter;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
+
+use prolo::config::Settings;
+use prolo::courses;
+use prolo::ingest;
+use prolo::stats::kaplan_meier::KaplanMeier;
+use prolo::stats::wilcoxon;
+use prolo::synth::{self, SynthOptions};
+use prolo::validate;
+
+const N: usize = 100_000;
+
+/// A small deterministic generator (SplitMix64), so the inputs never change.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn bench_derive(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("courses_100000.csv");
+    let file = std::fs::File::create(&path).expect("create the synthetic CSV");
+    let opts = SynthOptions {
+        courses: N as u64,
+        seed: 1,
+        defects: false,
+    };
+    synth::write_csv(&opts, BufWriter::new(file)).expect("write the synthetic CSV");
+
+    let settings = Settings::default();
+    let paths = vec![path.to_string_lossy().into_owned()];
+
+    // The untimed setup (validation) costs more than derive itself: keep the count of
+    // iterations, and so the run time, small.
+    let mut group = c.benchmark_group("derive");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("100k_courses", |b| {
+        b.iter_batched_ref(
+            || {
+                let mut data = ingest::read(&paths, &settings).expect("read the synthetic CSV");
+                validate::validate(&mut data, &settings).expect("validate")
+            },
+            |v| courses::derive(black_box(v), &settings),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+fn bench_kaplan_meier(c: &mut Criterion) {
+    let mut rng = SplitMix(1);
+    let mut times = Vec::with_capacity(N);
+    let mut events = Vec::with_capacity(N);
+    for _ in 0..N {
+        times.push((1 + rng.next() % 8) as f64);
+        events.push(rng.unit() < 0.6);
+    }
+    c.bench_function("kaplan_meier/100k", |b| {
+        b.iter(|| KaplanMeier::fit(black_box(&times), black_box(&events)))
+    });
+}
+
+fn bench_wilcoxon(c: &mut Criterion) {
+    let mut rng = SplitMix(2);
+    // Half-point steps from -8 to +3, centred near -2: ties everywhere, some zeros.
+    let changes: Vec<f64> = (0..N)
+        .map(|_| {
+            let steps = (rng.unit() * 12.0 + rng.unit() * 12.0).floor() - 16.0;
+            (steps * 0.5).clamp(-8.0, 3.0)
+        })
+        .collect();
+    c.bench_function("wilcoxon/100k_ties", |b| {
+        b.iter(|| wilcoxon::signed_rank(black_box(&changes)))
+    });
+}
+
+criterion_group!(benches, bench_derive, bench_kaplan_meier, bench_wilcoxon);
+criterion_main!(benches);
