@@ -151,7 +151,12 @@ fn waterfall(outcomes: &[OutcomeCourses], settings: &Settings) -> Waterfall {
         .map(|c| (c.change / c.baseline * 100.0, c.responder))
         .collect();
     bars.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    if (bars.len() as u64) < settings.min_cell {
+    // One bar per course: withheld whole when the courses, or the responders or
+    // non-responders among them, could be counted as a small number.
+    let responders = bars.iter().filter(|b| b.1).count() as u64;
+    let n = bars.len() as u64;
+    let small = |c: u64| suppress::is_small(c, settings.min_cell);
+    if n < settings.min_cell || small(responders) || small(n - responders) {
         bars.clear();
     }
     Waterfall {
