@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Turns the timings collected by benches/run.sh into a table, ratios and results.md.
+
+Usage: report.py WORK_DIR OUT.md   (standard library only)
+
+WORK_DIR holds what run.sh wrote:
+  times.tsv      tool, size, status, walls (s, comma-separated), peak RSS (KiB, comma-separated)
+  datasets.tsv   size, rows, CSV bytes, Parquet bytes
+  agreement.tsv  size, peer, verdict
+  notes.txt      one note a line (skipped peers, failures)
+  machine.tsv    key, value (machine, versions, command)
+"""
+
+import statistics
+import sys
+from pathlib import Path
+
+TOOLS = [
+    ("prolo-validate", "prolo validate (CSV)"),
+    ("prolo-analyze-csv", "prolo analyze (CSV)"),
+    ("prolo-analyze-parquet", "prolo analyze (Parquet)"),
+    ("polars-read", "polars read_csv (floor)"),
+    ("duckdb-change", "DuckDB change by condition"),
+    ("pandas-pipeline", "pandas + SciPy + lifelines"),
+]
+
+# (label, numerator, denominator, kind, target, better): kind "time" or "memory".
+RATIOS = [
+    ("pandas / prolo analyze", "pandas-pipeline", "prolo-analyze-csv", "time", 25.0, ">="),
+    ("DuckDB / prolo analyze", "duckdb-change", "prolo-analyze-csv", "time", 2.0, ">="),
+    ("prolo analyze / polars read", "prolo-analyze-csv", "polars-read", "time", 1.5, "<="),
+    ("prolo analyze CSV / Parquet", "prolo-analyze-csv", "prolo-analyze-parquet", "time", 3.0, ">="),
+    ("prolo analyze peak memory / CSV size", "prolo-analyze-csv", "csv-bytes", "memory", 1.0, "<"),
+]
+
+
+def read_tsv(path):
+    if not path.exists():
+        return []
+    return [line.rstrip("\n").split("\t") for line in path.read_text().splitlines() if line.strip()]
+
+
+def fmt_size(n):
+    return f"{int(n):,}"
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: report.py WORK_DIR OUT.md")
+    work, out = Path(sys.argv[1]), Path(sys.argv[2])
+    machine = dict((row[0], row[1]) for row in read_tsv(work / "machine.tsv") if len(row) == 2)
+    datasets = {row[0]: row for row in read_tsv(work / "datasets.tsv")}
+    notes = [line for line in (work / "notes.txt").read_text().splitlines() if line.strip()] if (
+        work / "notes.txt"
+    ).exists() else []
+
+    times = {}  # (tool, size) -> (status, median wall, median peak MiB, walls)
+    sizes = []
+    for tool, size, status, walls, rss in read_tsv(work / "times.tsv"):
+        if size not in sizes:
+            sizes.append(size)
+        w = [float(x) for x in walls.split(",") if x]
+        m = [int(x) / 1024 for x in rss.split(",") if x]
+        times[(tool, size)] = (
+            status,
+            statistics.median(w) if w else None,
+            statistics.median(m) if m else None,
+            w,
+        )
+
+    # Table of times.
+    head = "| tool | courses | median wall (s) | peak memory (MiB) | runs (s) |"
+    rule = "| --- | ---: | ---: | ---: | --- |"
+    table = [head, rule]
+    for size in sizes:
+        for tool, label in TOOLS:
+            if (tool, size) not in times:
+                continue
+            status, wall, mib, walls = times[(tool, size)]
+            if status != "ok":
+                table.append(f"| {label} | {fmt_size(size)} | {status} | | |")
+                continue
+            runs = ", ".join(f"{w:.2f}" for w in walls)
+            table.append(f"| {label} | {fmt_size(size)} | {wall:.2f} | {mib:,.0f} | {runs} |")
+
+    # Ratios.
+    ratio_lines = ["| courses | ratio | value | target (issue 6, at 2,000,000 courses) |", "| ---: | --- | ---: | --- |"]
+    for size in sizes:
+        for label, num, den, kind, target, better in RATIOS:
+            a = times.get((num, size))
+            if kind == "time":
+                b = times.get((den, size))
+                if not a or not b or a[0] != "ok" or b[0] != "ok" or not b[1]:
+                    continue
+                value = a[1] / b[1]
+            else:
+                if not a or a[0] != "ok" or size not in datasets:
+                    continue
+                value = a[2] * 1024 * 1024 / int(datasets[size][2])
+            met = {">=": value >= target, "<=": value <= target, "<": value < target}[better]
+            verdict = "met" if met else "missed"
+            ratio_lines.append(f"| {fmt_size(size)} | {label} | {value:.2f} | {better} {target:g}: {verdict} |")
+
+    data_lines = ["| courses | rows | CSV (MiB) | Parquet (MiB) |", "| ---: | ---: | ---: | ---: |"]
+    for size in sizes:
+        if size in datasets:
+            _, rows, csv_bytes, pq_bytes = datasets[size]
+            pq = f"{int(pq_bytes) / 2**20:,.1f}" if pq_bytes != "-" else "-"
+            data_lines.append(f"| {fmt_size(size)} | {int(rows):,} | {int(csv_bytes) / 2**20:,.1f} | {pq} |")
+
+    agreement = [f"- {fmt_size(size)} courses, {peer}: {verdict}" for size, peer, verdict in read_tsv(work / "agreement.tsv")]
+
+    versions = [f"- {k[len('version '):]}: {v}" for k, v in machine.items() if k.startswith("version ")]
+    md = [
+        "# prolo benchmark results",
+        "",
+        f"Made by `{machine.get('command', 'benches/run.sh')}` on {machine.get('date', '?')}.",
+        f"Each time is the median of {machine.get('runs', '?')} run(s), end to end (process start to exit, "
+        "Python imports included), measured with `/usr/bin/time -f \"%e %M\"`; peak memory is the maximum "
+        "resident set size (median over the runs).",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {machine.get('cpu', '?')}, {machine.get('nproc', '?')} cores (`nproc`)",
+        f"- memory: {machine.get('memory', '?')}",
+        f"- system: {machine.get('system', '?')}",
+        "",
+        "## Versions",
+        "",
+        *versions,
+        "",
+        "## Data sets (`prolo synth --seed 1`)",
+        "",
+        *data_lines,
+        "",
+        "## Times",
+        "",
+        *table,
+        "",
+        "## Ratios",
+        "",
+        *ratio_lines,
+        "",
+        "## Do the peers compute the same thing?",
+        "",
+        "Pain change by condition (n and mean change) and, for pandas, the Kaplan-Meier median and response by "
+        "3 injections, compared with prolo's `summary.json` (relative tolerance 1e-6); and prolo's results "
+        "from the Parquet copy compared with those from the CSV:",
+        "",
+        *(agreement or ["- not checked"]),
+        "",
+    ]
+    if notes:
+        md += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    out.write_text("\n".join(md))
+
+    # The same on the terminal, compactly.
+    print()
+    print(f"{'tool':<30} {'courses':>10} {'median s':>9} {'peak MiB':>9}")
+    for size in sizes:
+        for tool, label in TOOLS:
+            if (tool, size) in times:
+                status, wall, mib, _ = times[(tool, size)]
+                if status == "ok":
+                    print(f"{label:<30} {int(size):>10,} {wall:>9.2f} {mib:>9,.0f}")
+                else:
+                    print(f"{label:<30} {int(size):>10,} {status:>9}")
+    print()
+    for line in ratio_lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        print(f"{cells[0]:>10} courses  {cells[1]:<40} {cells[2]:>7}   {cells[3]}")
+    if agreement:
+        print()
+        print("\n".join(agreement))
+    if notes:
+        print()
+        print("\n".join(f"note: {n}" for n in notes))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
