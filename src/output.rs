@@ -67,6 +67,11 @@ fn fill(tmp: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
 
 fn swap(tmp: &Path, dir: &Path, old: &Path) -> Result<()> {
     if dir.exists() {
+        if exchange(tmp, dir) {
+            // `tmp` now holds the earlier report.
+            let _ = fs::remove_dir_all(tmp);
+            return Ok(());
+        }
         let _ = fs::remove_dir_all(old);
         fs::rename(dir, old).map_err(|e| Error::io(dir, e))?;
         if let Err(e) = fs::rename(tmp, dir) {
@@ -78,6 +83,36 @@ fn swap(tmp: &Path, dir: &Path, old: &Path) -> Result<()> {
         fs::rename(tmp, dir).map_err(|e| Error::io(dir, e))?;
     }
     Ok(())
+}
+
+/// Swaps two folders in one step (Linux `renameat2(RENAME_EXCHANGE)`), so that no moment
+/// exists at which `dir` is missing; false where the system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(a), Ok(b)) = (
+        CString::new(a.as_os_str().as_bytes()),
+        CString::new(b.as_os_str().as_bytes()),
+    ) else {
+        return false;
+    };
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    rc == 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> bool {
+    false
 }
 
 /// Writes bytes to stdout; a closed pipe is not an error.

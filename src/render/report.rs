@@ -596,7 +596,7 @@ th{background:#eee}tr:nth-child(even) td{background:#fafafa}
 figure{margin:1rem 0}figure svg{max-width:100%;height:auto}figcaption{font-size:.85rem;color:#333}
 ul.findings li{margin:.3rem 0}
 @page{margin:15mm}
-@media print{body{max-width:none;margin:0;font-size:10pt}h2{break-after:avoid}table,figure{break-inside:avoid}tr{break-inside:avoid}}";
+@media print{body{max-width:none;margin:0;font-size:10pt}h2,h3{break-after:avoid}table,figure{break-inside:avoid}tr{break-inside:avoid}}";
 
 /// The self-contained HTML report (inline CSS and SVG; nothing fetched).
 pub fn html(s: &Summary, ctx: &Context) -> String {

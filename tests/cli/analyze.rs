@@ -164,3 +164,67 @@ fn text_summary_names_conditions_and_key_numbers() {
         assert!(text.contains(w), "{w}: {text}");
     }
 }
+
+#[test]
+fn a_killed_run_never_leaves_a_partial_report_or_replaces_a_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.csv");
+    prolo()
+        .args(["synth", "--courses", "20000", "--seed", "9", "--out"])
+        .arg(&input)
+        .assert()
+        .success();
+    let out = dir.path().join("report");
+    let files = |d: &Path| -> Vec<String> {
+        let mut names = Vec::new();
+        let mut stack = vec![d.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    names.push(path.strip_prefix(d).unwrap().display().to_string());
+                }
+            }
+        }
+        names.sort();
+        names
+    };
+    prolo()
+        .args(["analyze", "--min-cell", "11"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let good = std::fs::read(out.join("summary.json")).unwrap();
+    let good_files = files(&out);
+    let bin = assert_cmd::cargo::cargo_bin("prolo");
+    for delay_ms in [20, 80, 200, 400, 700, 1000, 1500] {
+        let mut child = std::process::Command::new(&bin)
+            .args(["analyze", "--min-cell", "5"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the moment of the kill, DIR holds one whole report: the old or the new.
+        let now =
+            std::fs::read(out.join("summary.json")).expect("the report folder lost its summary");
+        assert_eq!(
+            files(&out),
+            good_files,
+            "killed after {delay_ms} ms: files differ"
+        );
+        if now != good {
+            let v: serde_json::Value =
+                serde_json::from_slice(&now).expect("a partial summary.json");
+            assert_eq!(v["parameters"]["min_cell"], 5);
+        }
+    }
+}

@@ -231,3 +231,56 @@ fn many_columns_are_read() {
     let p = write(dir.path(), "wide.csv", format!("{header}\n{row}\n"));
     prolo().arg("validate").arg(&p).assert().code(0);
 }
+
+#[test]
+fn unicode_and_right_to_left_names_and_markup_in_every_text_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "patient_id,condition,day,injection,pain,function,function_instrument,injectate,age,sex,site,adverse_event";
+    let mut text = format!("{header}\n");
+    let conditions = [
+        "Gonarthrose \u{e9}l\u{e8}ve",
+        "\u{5d3}\u{5dc}\u{5e7}\u{5ea} \u{5d1}\u{5e8}\u{5da}",
+        "\u{202e}evil\u{202c}",
+        "=1+1",
+    ];
+    for (c, cond) in conditions.iter().enumerate() {
+        for i in 0..12 {
+            let pid = format!("=HYPERLINK(\"\"x{c}_{i}\"\")");
+            text.push_str(&format!(
+                "\"{pid}\",\"{cond}\",0,1,{},,,\"<b>dextrose</b>\",40,\"<i>F</i>\",\"@SUM(A1)\",\n",
+                5 + i % 4
+            ));
+            text.push_str(&format!("\"{pid}\",\"{cond}\",30,0,{},,,,40,\"<i>F</i>\",\"@SUM(A1)\",\"<script>x</script>\"\n", 2 + i % 3));
+        }
+    }
+    let input = write(dir.path(), "unicode.csv", text);
+    let out = dir.path().join("out");
+    prolo()
+        .args(["analyze", "--min-cell", "0"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let names: Vec<&str> = summary["sessions_received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["condition"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"gonarthrose_\u{e9}l\u{e8}ve"), "{names:?}");
+    assert!(
+        names.contains(&"\u{5d3}\u{5dc}\u{5e7}\u{5ea}_\u{5d1}\u{5e8}\u{5da}"),
+        "{names:?}"
+    );
+    assert_eq!(summary["cohort"]["courses"], 48);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("<b>") && !html.contains("<i>") && !html.contains("<script"));
+    let table1 = std::fs::read_to_string(out.join("tables/table1.csv")).unwrap();
+    assert!(
+        table1.contains("'=1+1") && !table1.contains(",=1+1"),
+        "{table1}"
+    );
+}

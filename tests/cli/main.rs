@@ -3,6 +3,7 @@
 mod analyze;
 mod analyze_reference;
 mod ingest;
+mod properties;
 mod report;
 mod schema;
 mod stats_reference;
