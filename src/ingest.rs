@@ -120,19 +120,34 @@ impl<R: Read> Read for Quotes<R> {
 
 /// Opens every path as one data set: headers are read and checked, nothing else yet.
 pub fn read(paths: &[String], settings: &Settings) -> Result<Dataset> {
+    let mut inputs = Vec::with_capacity(paths.len());
+    for path in paths {
+        let raw: Box<dyn Read> = if path == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
+        };
+        inputs.push((path.clone(), raw));
+    }
+    read_from(inputs, settings)
+}
+
+/// Reads named streams as one data set (what [`read`] does once the files are open); used
+/// by tests and the fuzz target to read bytes held in memory.
+pub fn read_from(inputs: Vec<(String, Box<dyn Read>)>, settings: &Settings) -> Result<Dataset> {
     let mut data = Dataset {
-        inputs: Vec::with_capacity(paths.len()),
+        inputs: Vec::with_capacity(inputs.len()),
         identifiers: Vec::new(),
         dated: Vec::new(),
-        sources: Vec::with_capacity(paths.len()),
+        sources: Vec::with_capacity(inputs.len()),
     };
-    for (index, path) in paths.iter().enumerate() {
+    for (index, (path, raw)) in inputs.into_iter().enumerate() {
         let file = File {
             index,
-            path,
+            path: &path,
             settings,
         };
-        let (input, source, ids) = file.open()?;
+        let (input, source, ids) = file.open(raw)?;
         if input.has(settings, col::DATE) && !input.has(settings, col::DAY) {
             data.dated.push(index);
         }
@@ -311,12 +326,7 @@ impl File<'_> {
         Error::InvalidData(format!("{}: {what}", self.path))
     }
 
-    fn open(&self) -> Result<Opened> {
-        let raw: Box<dyn Read> = if self.path == "-" {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(std::fs::File::open(self.path).map_err(|e| Error::io(self.path, e))?)
-        };
+    fn open(&self, raw: Box<dyn Read>) -> Result<Opened> {
         let tally = Rc::new(RefCell::new(Tally {
             sha: Sha256::new(),
             quotes: 0,
