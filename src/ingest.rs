@@ -164,7 +164,7 @@ impl Dataset {
     pub fn for_each_record(
         &mut self,
         settings: &Settings,
-        mut f: impl FnMut(&Record),
+        mut f: impl FnMut(&Record) + Send,
     ) -> Result<()> {
         for index in 0..self.sources.len() {
             match std::mem::replace(&mut self.sources[index], Source::Done) {
@@ -178,61 +178,109 @@ impl Dataset {
         Ok(())
     }
 
+    /// Reads records on this thread and hands them, in batches, to `f` on a second one, so
+    /// that parsing the CSV and validating the records run on both cores.
     fn stream_csv(
         &mut self,
         index: usize,
         mut src: CsvSource,
         settings: &Settings,
-        f: &mut impl FnMut(&Record),
+        f: &mut (impl FnMut(&Record) + Send),
     ) -> Result<()> {
+        const BATCH: usize = 4096;
         let path = self.inputs[index].path.clone();
         let header = self.inputs[index].header.clone();
         let mut sample: Vec<Vec<String>> = vec![Vec::new(); header.len()];
         let mut sampled = 0;
-        let mut record = csv::ByteRecord::new();
         let mut line = 1;
-        loop {
-            match src.reader.read_byte_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return Err(csv_error(&path, &e)),
-            }
-            line = record.position().map_or(line + 1, |p| p.line());
-            if record.len() > src.width {
-                return Err(Error::InvalidData(format!(
-                    "{path}: line {line}: {} fields where the header has {}; a value that holds the separator must be quoted",
-                    record.len(),
-                    src.width
-                )));
-            }
-            if sampled < GUARD_SAMPLE {
-                sampled += 1;
-                for (i, v) in record.iter().enumerate() {
-                    let v = String::from_utf8_lossy(v);
-                    if !v.trim().is_empty() {
-                        sample[i].push(v.into_owned());
+        let columns = src.columns;
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<csv::ByteRecord>>(4);
+        let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
+        let worker_path = path.clone();
+        std::thread::scope(|scope| -> Result<()> {
+            let worker = scope.spawn(move || -> Result<()> {
+                for batch in full_rx {
+                    for record in &batch {
+                        let line = record.position().map_or(0, |p| p.line());
+                        let mut fields = [""; N_FIELDS];
+                        for (k, c) in columns.iter().enumerate() {
+                            if let Some(bytes) = c.and_then(|c| record.get(c)) {
+                                fields[k] = std::str::from_utf8(bytes)
+                                    .map_err(|_| {
+                                        Error::InvalidData(format!(
+                                            "{worker_path}: line {line}: column {}: bytes that are not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
+                                            FIELDS[k].name
+                                        ))
+                                    })?
+                                    .trim();
+                            }
+                        }
+                        f(&Record {
+                            file: index,
+                            line,
+                            fields,
+                        });
                     }
+                    // The reader may have finished: a batch that is not taken back is dropped.
+                    let _ = empty_tx.send(batch);
                 }
-            }
-            let mut fields = [""; N_FIELDS];
-            for (k, c) in src.columns.iter().enumerate() {
-                if let Some(bytes) = c.and_then(|c| record.get(c)) {
-                    fields[k] = std::str::from_utf8(bytes)
-                        .map_err(|_| {
-                            Error::InvalidData(format!(
-                                "{path}: line {line}: column {}: bytes that are not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
-                                FIELDS[k].name
-                            ))
-                        })?
-                        .trim();
-                }
-            }
-            f(&Record {
-                file: index,
-                line,
-                fields,
+                Ok(())
             });
-        }
+            let mut failure = None;
+            'read: loop {
+                let mut batch = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![csv::ByteRecord::new(); BATCH]);
+                batch.resize_with(BATCH, csv::ByteRecord::new);
+                let mut n = 0;
+                while n < BATCH {
+                    let record = &mut batch[n];
+                    match src.reader.read_byte_record(record) {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => {
+                            failure = Some(csv_error(&path, &e));
+                            break;
+                        }
+                    }
+                    line = record.position().map_or(line + 1, |p| p.line());
+                    if record.len() > src.width {
+                        failure = Some(Error::InvalidData(format!(
+                            "{path}: line {line}: {} fields where the header has {}; a value that holds the separator must be quoted",
+                            record.len(),
+                            src.width
+                        )));
+                        break;
+                    }
+                    if sampled < GUARD_SAMPLE {
+                        sampled += 1;
+                        for (i, v) in record.iter().enumerate() {
+                            let v = String::from_utf8_lossy(v);
+                            if !v.trim().is_empty() {
+                                sample[i].push(v.into_owned());
+                            }
+                        }
+                    }
+                    n += 1;
+                }
+                let done = n < BATCH || failure.is_some();
+                batch.truncate(n);
+                if n > 0 && full_tx.send(batch).is_err() {
+                    break 'read;
+                }
+                if done {
+                    break 'read;
+                }
+            }
+            drop(full_tx);
+            let worked = worker
+                .join()
+                .unwrap_or_else(|_| Err(Error::Runtime("the validating thread stopped".into())));
+            match failure {
+                Some(e) => Err(e),
+                None => worked,
+            }
+        })?;
         let tally = src.tally.borrow();
         if tally.quotes % 2 == 1 {
             return Err(Error::InvalidData(format!(
@@ -250,7 +298,11 @@ impl Dataset {
     }
 }
 
-fn stream_frame(index: usize, frame: &DataFrame, f: &mut impl FnMut(&Record)) -> Result<()> {
+fn stream_frame(
+    index: usize,
+    frame: &DataFrame,
+    f: &mut (impl FnMut(&Record) + Send),
+) -> Result<()> {
     let columns: Vec<&StringChunked> = FIELDS
         .iter()
         .map(|field| Ok(frame.column(field.name)?.str()?))
