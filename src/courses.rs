@@ -49,8 +49,8 @@ pub struct CourseOutcome {
     /// Injections to response (event) or to the final follow-up (censored).
     pub time: u32,
     pub event: bool,
-    /// (k, last score with injections_before = k), k ascending.
-    pub trajectory: Vec<(u32, f64)>,
+    /// This course's trajectory points: `OutcomeCourses::points[start..end]`.
+    pub trajectory: (u32, u32),
 }
 
 /// The courses in one outcome's analysis.
@@ -58,6 +58,9 @@ pub struct CourseOutcome {
 pub struct OutcomeCourses {
     pub outcome: Outcome,
     pub courses: Vec<CourseOutcome>,
+    /// Every course's trajectory: (k, last score with injections_before = k), k ascending
+    /// within a course; held in one vector so that a course costs no allocation.
+    pub points: Vec<(u32, f64)>,
 }
 
 /// True when `improvement` from `baseline` makes a responder under `instrument`'s threshold.
@@ -93,6 +96,7 @@ pub fn derive(
     for outcome in outcomes {
         let instrument = outcome.instrument(settings);
         let mut courses = Vec::new();
+        let mut points: Vec<(u32, f64)> = Vec::new();
         let mut no_baseline = Excluded::default();
         let mut no_followup = Excluded::default();
         let label = match outcome {
@@ -132,15 +136,17 @@ pub fn derive(
             let first = rows
                 .clone()
                 .find(|&r| ib(r) >= 1 && scores(r).is_some_and(responds));
-            let mut trajectory: Vec<(u32, f64)> = Vec::new();
+            let first_point = points.len();
             for r in rows.clone() {
                 if let Some(s) = scores(r) {
-                    match trajectory.last_mut() {
-                        Some(last) if last.0 == ib(r) => last.1 = s,
-                        _ => trajectory.push((ib(r), s)),
+                    let own = points.len() > first_point;
+                    match points.last_mut() {
+                        Some(last) if own && last.0 == ib(r) => last.1 = s,
+                        _ => points.push((ib(r), s)),
                     }
                 }
             }
+            let trajectory = (first_point as u32, points.len() as u32);
             courses.push(CourseOutcome {
                 condition: course.condition,
                 baseline,
@@ -173,7 +179,11 @@ pub fn derive(
                 ));
             }
         }
-        result.push(OutcomeCourses { outcome, courses });
+        result.push(OutcomeCourses {
+            outcome,
+            courses,
+            points,
+        });
     }
     for (key, n) in exclusions {
         v.add_excluded(key, n);

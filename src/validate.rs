@@ -771,7 +771,9 @@ impl Pass<'_> {
             let c = (row.key >> 32) as usize;
             row.key = (u64::from(rank[c]) << 32) | (row.key & 0xffff_ffff);
         }
-        self.rows.sort_unstable_by_key(|r| (r.key, r.file, r.line));
+        // Stable: rows of one course and day keep their input order (file, line), and input that
+        // is already grouped by course sorts in near-linear time.
+        self.rows.sort_by_key(|r| r.key);
 
         // Course rules: invalid day, invalid injection, duplicate encounter.
         let n = course_keys.len();

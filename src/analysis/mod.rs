@@ -81,6 +81,8 @@ pub struct Waterfall {
 /// An outcome's courses split into groups: `"all"` first, then each condition in name order.
 pub struct Groups<'a> {
     pub outcome: Outcome,
+    /// The trajectory points the courses' `trajectory` ranges index.
+    pub points: &'a [(u32, f64)],
     pub kind: &'static str,
     pub instrument: String,
     pub groups: Vec<(String, Vec<&'a CourseOutcome>)>,
@@ -108,6 +110,7 @@ pub fn group<'a>(
             }
             Groups {
                 outcome: o.outcome,
+                points: &o.points,
                 kind: o.outcome.kind(),
                 instrument: o.outcome.instrument(settings).name.clone(),
                 groups,

@@ -28,7 +28,7 @@ pub fn analyse(groups: &[Groups]) -> Vec<TrajectoryRow> {
         for (condition, members) in &g.groups {
             let mut by_k: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
             for c in members {
-                for &(k, s) in &c.trajectory {
+                for &(k, s) in &g.points[c.trajectory.0 as usize..c.trajectory.1 as usize] {
                     by_k.entry(k).or_default().push(s);
                 }
             }
