@@ -243,7 +243,19 @@ impl Dataset {
                             break;
                         }
                     }
-                    line = record.position().map_or(line + 1, |p| p.line());
+                    // The record's first line: the reader's line after the record's own line
+                    // end, less that line end and the line breaks inside quoted fields. (The
+                    // position the reader gives a record does not count blank lines before it.)
+                    let inner = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
+                    line = src
+                        .reader
+                        .position()
+                        .line()
+                        .saturating_sub(1 + inner)
+                        .max(2);
+                    let mut position = csv::Position::new();
+                    position.set_line(line);
+                    record.set_position(Some(position));
                     if record.len() > src.width {
                         failure = Some(Error::InvalidData(format!(
                             "{path}: line {line}: {} fields where the header has {}; a value that holds the separator must be quoted",
@@ -422,11 +434,14 @@ impl File<'_> {
             columns[*field] = header.iter().position(|h| h == src);
         }
         let ids = self.guard_names(&header);
-        let body: Box<dyn Read> = Box::new(Cursor::new(head).chain(text));
+        // Every record ends with a line feed (one is added after the last line: a blank line
+        // at worst); a carriage return stays in the last field, which is trimmed.
+        let body: Box<dyn Read> = Box::new(Cursor::new(head).chain(text).chain(Cursor::new(b"\n")));
         let reader = csv::ReaderBuilder::new()
             .delimiter(separator)
             .has_headers(true)
             .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
             .buffer_capacity(1 << 20)
             .from_reader(body);
         let input = Input {

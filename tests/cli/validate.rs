@@ -247,3 +247,36 @@ fn strict_makes_errors_fatal_for_analyze() {
         .assert()
         .code(3);
 }
+
+#[test]
+fn line_numbers_count_blank_lines_crlf_and_quoted_line_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = "patient_id,condition,day,injection,pain";
+    for (name, text, line) in [
+        (
+            "lf.csv",
+            format!("{h}\nP1,knee,0,1,5\n\n\nP1,knee,30,1,x\n"),
+            5,
+        ),
+        (
+            "crlf.csv",
+            format!("{h}\r\nP1,knee,0,1,5\r\n\r\nP1,knee,30,1,x\r\n"),
+            4,
+        ),
+        (
+            "quoted.csv",
+            format!("{h}\nP1,\"knee\n\nOA\",0,1,5\nP1,knee,30,1,x\n"),
+            5,
+        ),
+        (
+            "no_final_newline.csv",
+            format!("{h}\nP1,knee,0,1,5\n\nP1,knee,30,1,x"),
+            4,
+        ),
+        ("bom.csv", format!("\u{feff}{h}\nP1,knee,0,1,x\n"), 2),
+    ] {
+        let p = write(dir.path(), name, text);
+        let (_, r) = validate_json(&p);
+        assert_eq!(findings(&r, "invalid pain")[0]["line"], line, "{name}: {r}");
+    }
+}
