@@ -9,6 +9,8 @@
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
@@ -68,6 +70,8 @@ pub struct Dataset {
     /// Inputs (by index) that carry `date` instead of `day`.
     pub dated: Vec<usize>,
     sources: Vec<Source>,
+    /// Bytes of input read so far, for a progress indicator.
+    progress: Arc<AtomicU64>,
 }
 
 enum Source {
@@ -94,12 +98,14 @@ struct Tally {
 struct Hashing<R> {
     inner: R,
     tally: Rc<RefCell<Tally>>,
+    progress: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.tally.borrow_mut().sha.update(&buf[..n]);
+        self.progress.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -140,12 +146,14 @@ pub fn read_from(inputs: Vec<(String, Box<dyn Read>)>, settings: &Settings) -> R
         identifiers: Vec::new(),
         dated: Vec::new(),
         sources: Vec::with_capacity(inputs.len()),
+        progress: Arc::new(AtomicU64::new(0)),
     };
     for (index, (path, raw)) in inputs.into_iter().enumerate() {
         let file = File {
             index,
             path: &path,
             settings,
+            progress: data.progress.clone(),
         };
         let (input, source, ids) = file.open(raw)?;
         if input.has(settings, col::DATE) && !input.has(settings, col::DAY) {
@@ -159,6 +167,11 @@ pub fn read_from(inputs: Vec<(String, Box<dyn Read>)>, settings: &Settings) -> R
 }
 
 impl Dataset {
+    /// A counter of the input bytes read so far (for a progress indicator).
+    pub fn progress(&self) -> Arc<AtomicU64> {
+        self.progress.clone()
+    }
+
     /// Streams every record of every input, in input order, to `f`; fills in the SHA-256 of
     /// each input and the identifier guard's findings by value. Records can be read once.
     pub fn for_each_record(
@@ -304,6 +317,7 @@ impl Dataset {
             index,
             path: &path,
             settings,
+            progress: self.progress.clone(),
         };
         self.identifiers.extend(file.guard_values(&header, &sample));
         Ok(())
@@ -381,6 +395,7 @@ struct File<'a> {
     index: usize,
     path: &'a str,
     settings: &'a Settings,
+    progress: Arc<AtomicU64>,
 }
 
 type Opened = (Input, Source, Vec<IdentifierColumn>);
@@ -400,6 +415,7 @@ impl File<'_> {
             Hashing {
                 inner: raw,
                 tally: tally.clone(),
+                progress: self.progress.clone(),
             },
         );
         let magic = raw

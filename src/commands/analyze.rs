@@ -23,7 +23,10 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         settings.injections_top = n;
     }
     let mut data = ingest::read(&args.input.files, &settings)?;
-    let v = validate::validate(&mut data, &settings)?;
+    let v = {
+        let _progress = output::Progress::start(data.progress());
+        validate::validate(&mut data, &settings)?
+    };
     let ids: Vec<String> = v
         .findings
         .iter()

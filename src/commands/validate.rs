@@ -11,7 +11,10 @@ use crate::{courses, ingest, output, validate};
 pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
     let settings = super::settings(&args.input)?;
     let mut data = ingest::read(&args.input.files, &settings)?;
-    let mut v = validate::validate(&mut data, &settings)?;
+    let mut v = {
+        let _progress = output::Progress::start(data.progress());
+        validate::validate(&mut data, &settings)?
+    };
     let (_, left_out) = courses::derive(&mut v, &settings);
     v.add_outcome_findings(&data, &left_out);
     let report = match args.format {
