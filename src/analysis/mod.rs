@@ -35,7 +35,8 @@ pub struct InputInfo {
 pub struct Parameters {
     pub pain_scale: String,
     pub pain_responder: String,
-    pub function_responders: Vec<(String, String)>,
+    /// Responder threshold of each function instrument, by name.
+    pub function_responders: std::collections::BTreeMap<String, String>,
     pub min_cell: u64,
     pub injections_top: u64,
     pub strict: bool,
