@@ -72,6 +72,10 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 /// Parses a finite decimal number; `NaN`, `inf`, `7,5` and empty text are not numbers.
 pub fn parse_number(text: &str) -> Option<f64> {
     let t = text.trim();
+    // Fast path: a few plain digits are exactly the integer they spell.
+    if (1..=15).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(t.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')) as f64);
+    }
     if t.is_empty()
         || !t
             .bytes()

@@ -300,14 +300,21 @@ struct CourseState {
 struct Interner {
     ids: FxMap<String, u32>,
     values: Vec<String>,
+    /// The last value asked for: consecutive rows mostly repeat it.
+    last: Option<u32>,
 }
 
 impl Interner {
     fn id(&mut self, text: &str) -> u32 {
+        if let Some(last) = self.last.filter(|&l| self.values[l as usize] == text) {
+            return last;
+        }
         if let Some(&id) = self.ids.get(text) {
+            self.last = Some(id);
             return id;
         }
         let id = self.values.len() as u32;
+        self.last = Some(id);
         self.ids.insert(text.to_string(), id);
         self.values.push(text.to_string());
         id
