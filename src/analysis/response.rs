@@ -34,6 +34,8 @@ pub struct ResponseRow {
     pub responded_by_3_ci_low: Option<f64>,
     pub responded_by_3_ci_high: Option<f64>,
     pub curve: Vec<CurvePoint>,
+    /// With small-cell suppression: the curve is withheld from this number of injections on.
+    pub withheld_from: Option<u32>,
     pub suppressed: bool,
 }
 
@@ -147,6 +149,7 @@ pub fn curve(
                 ci_high: flip(p.lower),
             })
             .collect(),
+        withheld_from: None,
         suppressed: false,
     }
 }

@@ -67,9 +67,24 @@ pub fn apply(s: &mut Summary, n: u64) {
             r.events = None;
             r.suppressed = true;
         }
+        // From a point with a small count on, the curve is withheld: each step of the
+        // estimate is 1 - events / at risk, so a shown estimate beside a shown at-risk count
+        // would give the events away.
+        let mut truncated = false;
         for p in &mut r.curve {
-            let hid = hide(&mut p.at_risk, n) | hide(&mut p.events, n) | hide(&mut p.censored, n);
-            r.suppressed |= hid;
+            truncated |= [p.at_risk, p.events, p.censored]
+                .iter()
+                .any(|c| c.is_some_and(|c| is_small(c, n)));
+            if truncated {
+                r.withheld_from.get_or_insert(p.injections);
+                p.at_risk = None;
+                p.events = None;
+                p.censored = None;
+                p.cum_response = None;
+                p.ci_low = None;
+                p.ci_high = None;
+                r.suppressed = true;
+            }
         }
     }
     for r in &mut s.trajectory {

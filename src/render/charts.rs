@@ -868,6 +868,8 @@ struct KmGroup<'a> {
     dashed: bool,
     n: Option<u64>,
     curve: &'a [CurvePoint],
+    /// Small-cell suppression withholds the curve from this number of injections on.
+    withheld_from: Option<u32>,
     median: Option<f64>,
     median_ci: (Option<f64>, Option<f64>),
 }
@@ -1048,7 +1050,12 @@ impl Figure for ResponseFig<'_> {
         let t0 = bottom + X_AXIS_H + 12;
         let head = t0 + TABLE_ROW / 2;
         let bold = Font::new(SMALL).bold();
-        pen.text("Number at risk", (16, head), bold, HPos::Left, VPos::Center)?;
+        let title = if self.groups.iter().any(|g| g.withheld_from.is_some()) {
+            "Number at risk (\u{2013}: curve withheld, small numbers)"
+        } else {
+            "Number at risk"
+        };
+        pen.text(title, (16, head), bold, HPos::Left, VPos::Center)?;
         pen.text(
             MEDIAN_HEAD,
             (median_x, head),
@@ -1067,7 +1074,11 @@ impl Figure for ResponseFig<'_> {
             let plain = Font::new(SMALL);
             pen.text(&g.label, (16 + 36, y), plain, HPos::Left, VPos::Center)?;
             for k in (0..=self.xmax).step_by(step as usize) {
-                let text = crate::render::count(g.at_risk(k), self.min_cell);
+                let text = if g.withheld_from.is_some_and(|w| k >= w) {
+                    "\u{2013}".to_string()
+                } else {
+                    crate::render::count(g.at_risk(k), self.min_cell)
+                };
                 let x = frame.x.at(f64::from(k));
                 pen.text(&text, (x, y), plain, HPos::Center, VPos::Center)?;
             }
@@ -1161,6 +1172,7 @@ fn response(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
             dashed: ctx.dashed(&r.condition),
             n: r.n,
             curve: &r.curve,
+            withheld_from: r.withheld_from,
             median: r.median,
             median_ci: (r.median_ci_low, r.median_ci_high),
         })

@@ -228,3 +228,43 @@ fn a_killed_run_never_leaves_a_partial_report_or_replaces_a_good_one() {
         }
     }
 }
+
+#[test]
+fn response_curves_stop_where_a_count_would_be_small() {
+    let out = prolo()
+        .args(["analyze", "--format", "json"])
+        .arg(fixture("analyze/clean.csv"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut truncated = 0;
+    for r in v["sessions_to_response"].as_array().unwrap() {
+        let mut withheld = false;
+        for p in r["curve"].as_array().unwrap() {
+            if p["cum_response"].is_null() {
+                withheld = true;
+                assert!(
+                    p["at_risk"].is_null() && p["events"].is_null() && p["censored"].is_null(),
+                    "{r}"
+                );
+                continue;
+            }
+            assert!(
+                !withheld,
+                "a curve point is shown after a withheld one: {r}"
+            );
+            for k in ["at_risk", "events", "censored"] {
+                let c = p[k].as_u64().unwrap();
+                assert!(c == 0 || c >= 11, "{k} {c}: {r}");
+            }
+        }
+        if withheld {
+            truncated += 1;
+            assert!(
+                r["withheld_from"].is_u64() && r["suppressed"] == true,
+                "{r}"
+            );
+        }
+    }
+    assert!(truncated > 0, "the fixture should exercise truncation");
+}
