@@ -530,6 +530,23 @@ impl File<'_> {
     }
 
     fn parquet(&self, raw: Vec<u8>, sha256: String) -> Result<Opened> {
+        // The Parquet reader can panic on damaged metadata (found by fuzzing): such a file
+        // is invalid data, not a crash. The default panic message is kept off stderr.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.parquet_frame(raw, sha256)
+        }));
+        std::panic::set_hook(hook);
+        read.unwrap_or_else(|_| {
+            Err(self.bad(
+                "cannot be read as Parquet: the file is damaged; expected a complete Parquet file"
+                    .into(),
+            ))
+        })
+    }
+
+    fn parquet_frame(&self, raw: Vec<u8>, sha256: String) -> Result<Opened> {
         let frame = ParquetReader::new(Cursor::new(raw))
             .finish()
             .map_err(|e| self.bad(format!("cannot be read as Parquet: {e}")))?;

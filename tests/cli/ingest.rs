@@ -284,3 +284,21 @@ fn unicode_and_right_to_left_names_and_markup_in_every_text_field() {
         "{table1}"
     );
 }
+
+#[test]
+fn damaged_parquet_metadata_is_invalid_data_not_a_crash() {
+    // Found by cargo fuzz: polars' Parquet reader panics on this file's metadata.
+    for command in ["validate", "analyze"] {
+        let out = prolo()
+            .arg(command)
+            .arg(fixture("fuzz/parquet-damaged-metadata.bin"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains("cannot be read as Parquet") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+}
