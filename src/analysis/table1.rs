@@ -81,6 +81,14 @@ pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
                 .map(|(k, n)| (k, Some(n)))
                 .collect();
             t.sort();
+            // A value written as "not recorded" joins the courses without one.
+            t.dedup_by(|b, a| {
+                let same = a.0 == b.0;
+                if same {
+                    a.1 = Some(a.1.unwrap_or(0) + b.1.unwrap_or(0));
+                }
+                same
+            });
             Tally(t)
         };
         let baseline = groups

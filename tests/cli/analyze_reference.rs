@@ -150,6 +150,7 @@ fn check(name: &str) {
         &mut errors,
     );
     rows("safety", &["condition"], &actual, &expected, &mut errors);
+    rows("table1", &["condition"], &actual, &expected, &mut errors);
     assert!(
         errors.is_empty(),
         "{name}: {} differences from R:\n{}",
