@@ -84,8 +84,9 @@ pub struct ValidateArgs {
 pub struct AnalyzeArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Write summary.json and tables/*.csv into DIR (made atomically; an existing DIR is
-    /// replaced only if prolo wrote it). Without it, the key numbers go to stdout.
+    /// Write report.html, report.md, summary.json, tables/*.csv and charts/* into DIR (made
+    /// atomically; an existing DIR is replaced only if prolo wrote it). Without it, the key
+    /// numbers go to stdout.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Stdout format without --out: text (key numbers per condition) or json (summary.json).
