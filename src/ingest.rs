@@ -442,6 +442,7 @@ impl File<'_> {
             },
         );
         let head = self.header_line(&mut text)?;
+        let head_len = head.len() as u64;
         let separator = detect_separator(&head);
         let header = parse_header(&head, separator).map_err(|e| self.bad(e))?;
         let plan = self.plan(&header)?;
@@ -453,13 +454,21 @@ impl File<'_> {
         // Every record ends with a line feed (one is added after the last line: a blank line
         // at worst); a carriage return stays in the last field, which is trimmed.
         let body: Box<dyn Read> = Box::new(Cursor::new(head).chain(text).chain(Cursor::new(b"\n")));
-        let reader = csv::ReaderBuilder::new()
+        let mut reader = csv::ReaderBuilder::new()
             .delimiter(separator)
             .has_headers(true)
             .flexible(true)
             .terminator(csv::Terminator::Any(b'\n'))
             .buffer_capacity(1 << 20)
             .from_reader(body);
+        // The CSV reader must end the header where the header line ends: a stray quote inside
+        // a column name would otherwise open a quoted field that swallows the rows.
+        let read = reader.byte_headers().is_ok();
+        if !read || reader.position().byte() != head_len {
+            return Err(self.bad(
+                "line 1: a quote inside a column name opens a quoted field that does not close on the header line; expected column names without quotes, or each whole name in quotes".into(),
+            ));
+        }
         let input = Input {
             path: self.path.to_string(),
             sha256: String::new(),

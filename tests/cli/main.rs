@@ -2,6 +2,7 @@
 
 mod analyze;
 mod analyze_reference;
+mod fuzz_regressions;
 mod ingest;
 mod properties;
 mod report;
