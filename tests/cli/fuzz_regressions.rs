@@ -5,8 +5,8 @@
 //! F1: malformed Parquet (a file that starts with `PAR1`) makes polars panic inside
 //! `ingest`: exit 101 and a backtrace instead of exit 3 and a message. The four inputs below hit
 //! four different panic sites in polars-parquet, polars-utils and polars-arrow; they are
-//! stored gzip + base64 (see `unpack`) to keep this file short. These tests fail until
-//! `ingest` contains polars' panics.
+//! stored gzip + base64 (see `unpack`) to keep this file short. Fixed in 7986931 (`ingest`
+//! catches the panic: exit 3, "cannot be read as Parquet").
 //!
 //! The CSV inputs are corpus entries the fuzzer kept for their odd structure (they reach
 //! validation, course derivation, analysis and every renderer); none of them crashed.
@@ -233,8 +233,8 @@ const SEMICOLON_HEADER_COMMA_ROWS: &[u8] =
     P3;Lateral Ep,icondylosis;60;f;2;20;prtee;saline;40;other;S1;0\n";
 
 /// A header with a stray quote in the middle of a name, so a quoted field runs from the header
-/// to the end of the file; non-UTF-8 bytes (0x9B 0xDB) and NULs inside it. (Reads as 0
-/// records: see F2.)
+/// to the end of the file; non-UTF-8 bytes (0x9B 0xDB) and NULs inside it. (Read as 0
+/// records before F2 was fixed; exit 3 since.)
 const QUOTED_HEADER_NON_UTF8: &[u8] =
     b"patient_id,condition,day,injection,pain,function,function_inwwwwwwwwwwwwwwwwwwwwwwww\
     wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww0\",\"WOMAC\",\"dextwwwwwwwwwwwwwwd\
@@ -287,10 +287,10 @@ fn quoted_field_across_lines_and_a_day_beyond_2_pow_63() {
 }
 
 /// F2 (not a crash; found while reading the corpus): a stray quote inside a header name
-/// (`note","comment`) is counted as opening and closing a quote by the header reader, but the
+/// (`note","comment`) was counted as opening and closing a quote by the header reader, but the
 /// CSV reader takes the first quote literally and the second as opening a quoted field that
-/// runs to the end of the file. Every row is swallowed into the header: `validate` reports 0
-/// records and exits 0. Expected: exit 3 (a quoted field never closes) or 4 records.
+/// runs to the end of the file. Every row was swallowed into the header: `validate` reported
+/// 0 records and exited 0. Expected: exit 3 or 4 records. Fixed in 1895810.
 #[test]
 fn a_stray_quote_in_the_header_does_not_swallow_the_rows() {
     let dir = tempfile::tempdir().unwrap();
