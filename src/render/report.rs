@@ -260,7 +260,7 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
             })
             .collect();
         b.push(Block::Table(
-            [
+            header(&[
                 "condition",
                 "injections received",
                 "n",
@@ -270,18 +270,11 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
                 "Wilcoxon p",
                 "SRM",
                 "responders (95% CI, %)",
-            ]
-            .iter()
-            .map(|h| h.to_string())
-            .collect(),
+            ]),
             rows,
         ));
     }
-    for (k, chart) in ctx.charts.iter().enumerate() {
-        if chart.name.starts_with("change") || chart.name.starts_with("waterfall") {
-            b.push(Block::Chart(k));
-        }
-    }
+    charts(&mut b, ctx, &["change", "waterfall"]);
 
     b.push(Block::Heading(
         2,
@@ -322,17 +315,14 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         })
         .collect();
     b.push(Block::Table(
-        [
+        header(&[
             "outcome",
             "condition",
             "courses",
             "responded",
             "median injections (95% CI)",
             "responded by 3 injections (95% CI, %)",
-        ]
-        .iter()
-        .map(|h| h.to_string())
-        .collect(),
+        ]),
         rows,
     ));
     for t in &s.logrank {
@@ -352,11 +342,7 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
             t.outcome, t.instrument, t.conditions, num(t.statistic, 2), num(t.df, 0), num(t.p, 4)
         )));
     }
-    for (k, chart) in ctx.charts.iter().enumerate() {
-        if chart.name.starts_with("response") || chart.name.starts_with("trajectory") {
-            b.push(Block::Chart(k));
-        }
-    }
+    charts(&mut b, ctx, &["response", "trajectory"]);
 
     b.push(Block::Heading(2, "Sessions received".into()));
     let rows: Vec<Vec<String>> = s
@@ -384,23 +370,16 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         })
         .collect();
     b.push(Block::Table(
-        [
+        header(&[
             "condition",
             "courses",
             "mean",
             "median (Q1 to Q3)",
             "courses by number of sessions",
-        ]
-        .iter()
-        .map(|h| h.to_string())
-        .collect(),
+        ]),
         rows,
     ));
-    for (k, chart) in ctx.charts.iter().enumerate() {
-        if chart.name.starts_with("sessions") {
-            b.push(Block::Chart(k));
-        }
-    }
+    charts(&mut b, ctx, &["sessions"]);
 
     b.push(Block::Heading(2, "Safety".into()));
     let rows: Vec<Vec<String>> = s
@@ -417,16 +396,13 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         })
         .collect();
     b.push(Block::Table(
-        [
+        header(&[
             "condition",
             "courses",
             "injections",
             "adverse events",
             "per 100 injections (95% CI)",
-        ]
-        .iter()
-        .map(|h| h.to_string())
-        .collect(),
+        ]),
         rows,
     ));
 
@@ -439,6 +415,20 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         "Small-cell suppression was turned off (--min-cell 0): this report may show counts small enough to identify patients and must not leave the organisation.".into()
     }));
     b
+}
+
+/// Column headers from text.
+fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|h| h.to_string()).collect()
+}
+
+/// Adds the charts whose names start with one of `prefixes`, in their order.
+fn charts(b: &mut Vec<Block>, ctx: &Context, prefixes: &[&str]) {
+    for (k, chart) in ctx.charts.iter().enumerate() {
+        if prefixes.iter().any(|p| chart.name.starts_with(p)) {
+            b.push(Block::Chart(k));
+        }
+    }
 }
 
 fn key_findings(s: &Summary) -> Vec<String> {
