@@ -71,7 +71,6 @@ pub fn analyse(groups: &[Groups], settings: &Settings) -> Vec<ChangeRow> {
             }
         }
     }
-    let _ = ALL;
     rows
 }
 

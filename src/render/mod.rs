@@ -27,6 +27,24 @@ pub fn number(x: Option<f64>) -> String {
     }
 }
 
+/// A number with `digits` decimals for people to read; `—` when absent; never `-0.00`.
+pub fn fixed(x: Option<f64>, digits: usize) -> String {
+    x.map_or("—".into(), |v| {
+        let s = format!("{v:.digits$}");
+        let unsigned = s.trim_start_matches('-');
+        if unsigned.chars().all(|c| c == '0' || c == '.') {
+            unsigned.to_string()
+        } else {
+            s
+        }
+    })
+}
+
+/// A proportion as a whole percentage, e.g. `55%`; `—` when absent.
+pub fn pct(x: Option<f64>) -> String {
+    x.map_or("—".into(), |v| format!("{:.0}%", v * 100.0))
+}
+
 /// A count, or `<N` where it is withheld.
 pub fn count(x: Option<u64>, min_cell: u64) -> String {
     match x {

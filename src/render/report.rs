@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use crate::analysis::{Summary, ALL};
 use crate::render::charts::Chart;
+use crate::render::{count, fixed as num, pct};
 use crate::schema::Better;
 
 /// One piece of the report.
@@ -27,20 +28,6 @@ pub struct Context<'a> {
     pub run_date: &'a str,
 }
 
-fn num(x: Option<f64>, digits: usize) -> String {
-    x.map_or("—".into(), |v| {
-        let s = format!("{v:.digits$}");
-        if s.trim_start_matches('-')
-            .chars()
-            .all(|c| c == '0' || c == '.')
-        {
-            s.trim_start_matches('-').to_string()
-        } else {
-            s
-        }
-    })
-}
-
 fn ci(lo: Option<f64>, hi: Option<f64>, digits: usize) -> String {
     match (lo, hi) {
         (Some(_), _) | (_, Some(_)) => format!("{} to {}", num(lo, digits), num(hi, digits)),
@@ -54,14 +41,6 @@ fn p_value(x: Option<f64>) -> String {
         Some(p) if p < 0.0001 => "<0.0001".into(),
         _ => num(x, 4),
     }
-}
-
-fn pct(x: Option<f64>) -> String {
-    x.map_or("—".into(), |v| format!("{:.0}%", v * 100.0))
-}
-
-fn count(x: Option<u64>, n: u64) -> String {
-    x.map_or(format!("<{n}"), |c| c.to_string())
 }
 
 fn ordinal(n: f64) -> String {

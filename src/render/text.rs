@@ -4,11 +4,7 @@ use std::fmt::Write;
 
 use crate::analysis::{Summary, ALL};
 
-use super::count;
-
-fn num(x: Option<f64>, digits: usize) -> String {
-    x.map_or("—".into(), |v| format!("{v:.digits$}"))
-}
+use super::{count, fixed as num, pct};
 
 fn ci(lo: Option<f64>, hi: Option<f64>, digits: usize) -> String {
     match (lo, hi) {
@@ -16,10 +12,6 @@ fn ci(lo: Option<f64>, hi: Option<f64>, digits: usize) -> String {
         (Some(a), None) => format!("({a:.digits$} to —)"),
         _ => String::new(),
     }
-}
-
-fn pct(x: Option<f64>) -> String {
-    x.map_or("—".into(), |v| format!("{:.0}%", v * 100.0))
 }
 
 /// The key numbers per outcome and condition.
