@@ -2031,12 +2031,41 @@ impl Figure for WaterfallFig<'_> {
     }
 }
 
+/// Bars a waterfall draws at most; more courses are drawn in groups (see [`waterfall_bars`]).
+const WATERFALL_BARS: usize = 500;
+
+/// One bar per course up to [`WATERFALL_BARS`] courses; beyond, the sorted courses are cut
+/// into that many consecutive groups of (nearly) equal size, each drawn at its median and in
+/// the colour of the majority of its courses. Returns the bars and the courses per bar.
+fn waterfall_bars(bars: &[(f64, bool)]) -> (Vec<(f64, bool)>, usize) {
+    let n = bars.len();
+    if n <= WATERFALL_BARS {
+        return (bars.to_vec(), 1);
+    }
+    let grouped = (0..WATERFALL_BARS)
+        .map(|g| {
+            let group = &bars[g * n / WATERFALL_BARS..(g + 1) * n / WATERFALL_BARS];
+            let m = group.len();
+            // Sorted from the largest value down: the median of a run is its middle.
+            let median = if m % 2 == 1 {
+                group[m / 2].0
+            } else {
+                (group[m / 2 - 1].0 + group[m / 2].0) / 2.0
+            };
+            let responders = group.iter().filter(|b| b.1).count();
+            (median, 2 * responders > m)
+        })
+        .collect();
+    (grouped, n.div_ceil(WATERFALL_BARS))
+}
+
 fn waterfall(ctx: &Ctx) -> Option<Chart> {
     let wf = &ctx.s.waterfall;
-    let bars: &[(f64, bool)] = &wf.bars;
-    if bars.is_empty() || bars.iter().any(|b| !b.0.is_finite()) {
+    if wf.bars.is_empty() || wf.bars.iter().any(|b| !b.0.is_finite()) {
         return None;
     }
+    let (bars, per_bar) = waterfall_bars(&wf.bars);
+    let bars: &[(f64, bool)] = &bars;
     let threshold = wf
         .threshold_pct
         .filter(|t| t.is_finite() && *t > 0.0 && *t <= 100.0);
@@ -2049,11 +2078,20 @@ fn waterfall(ctx: &Ctx) -> Option<Chart> {
         6.0,
     );
     let instrument = label(&wf.instrument);
-    let mut notes = vec![
-        "Each bar is one course: (final follow-up \u{2212} baseline) / baseline \u{00D7} 100; \
-         below 0 = less pain."
-            .to_string(),
-    ];
+    let change =
+        "(final follow-up \u{2212} baseline) / baseline \u{00D7} 100; below 0 = less pain.";
+    let mut notes = if per_bar == 1 {
+        vec![format!("Each bar is one course: {change}")]
+    } else {
+        vec![
+            format!(
+                "{} courses as {WATERFALL_BARS} bars, each the median of up to {per_bar} \
+                 neighbouring courses, coloured as most of them are.",
+                wf.bars.len()
+            ),
+            format!("Change = {change}"),
+        ]
+    };
     if cut {
         notes.push("Bars above +100% are cut off at +100%.".into());
     }
@@ -2071,9 +2109,14 @@ fn waterfall(ctx: &Ctx) -> Option<Chart> {
         ytitle: format!("Change in pain {instrument} from baseline (%)"),
     };
     let alt = format!(
-        "Waterfall chart of the percent change in pain ({instrument}) from baseline for each \
-         course, sorted from largest worsening to largest improvement, with responders in blue \
+        "Waterfall chart of the percent change in pain ({instrument}) from baseline for {}, \
+         sorted from largest worsening to largest improvement, with responders in blue \
          and non-responders in orange{}.",
+        if per_bar == 1 {
+            "each course".to_string()
+        } else {
+            format!("groups of up to {per_bar} courses (median of each group)")
+        },
         match threshold {
             Some(t) => format!(
                 " and the \u{2212}{}% responder threshold marked",
@@ -2148,6 +2191,28 @@ mod tests {
         // One per function instrument in the results, too.
         assert!(names.iter().any(|n| n.starts_with("response_function_")));
         assert!(names.iter().any(|n| n.starts_with("change_function_")));
+    }
+
+    #[test]
+    fn waterfall_groups_many_courses() {
+        // Up to WATERFALL_BARS courses: one bar each, as given.
+        let few: Vec<(f64, bool)> = (0..WATERFALL_BARS).map(|i| (-(i as f64), i > 3)).collect();
+        assert_eq!(waterfall_bars(&few), (few.clone(), 1));
+        // 4 courses per bar: the median of each run of 4, the colour of most of them.
+        let n = 4 * WATERFALL_BARS;
+        let many: Vec<(f64, bool)> = (0..n).map(|i| (-(i as f64), i % 4 != 0)).collect();
+        let (bars, per_bar) = waterfall_bars(&many);
+        assert_eq!((bars.len(), per_bar), (WATERFALL_BARS, 4));
+        assert_eq!(bars[0], (-1.5, true));
+        assert_eq!(bars[WATERFALL_BARS - 1], (-(n as f64) + 2.5, true));
+        // Uneven groups: every course is in exactly one group.
+        let odd: Vec<(f64, bool)> = (0..WATERFALL_BARS * 3 + 7)
+            .map(|i| (-(i as f64), false))
+            .collect();
+        let (bars, per_bar) = waterfall_bars(&odd);
+        assert_eq!((bars.len(), per_bar), (WATERFALL_BARS, 4));
+        assert!(bars.windows(2).all(|w| w[0].0 > w[1].0));
+        assert!(bars.iter().all(|b| !b.1));
     }
 
     #[test]
