@@ -167,3 +167,32 @@ impl Drop for Progress {
         }
     }
 }
+
+/// Phase times on stderr when `PROLO_TIMINGS` is set (for benchmarks and profiling).
+pub struct Timings {
+    start: Option<std::time::Instant>,
+    last: std::time::Instant,
+}
+
+impl Timings {
+    pub fn start() -> Timings {
+        let now = std::time::Instant::now();
+        Timings {
+            start: std::env::var_os("PROLO_TIMINGS").map(|_| now),
+            last: now,
+        }
+    }
+
+    /// Reports the time since the previous phase ended.
+    pub fn phase(&mut self, name: &str) {
+        if let Some(start) = self.start {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "prolo: {name:<12} {:>8.3} s (total {:.3} s)",
+                (now - self.last).as_secs_f64(),
+                (now - start).as_secs_f64()
+            );
+            self.last = now;
+        }
+    }
+}

@@ -124,22 +124,41 @@ pub fn group<'a>(
 pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Summary {
     let (outcomes, _) = courses::derive(&mut v, settings);
     let groups = group(&outcomes, &v.conditions, settings);
-    let waterfall = waterfall(&outcomes, settings);
-    let (sessions_to_response, logrank) = response::analyse(&groups);
+    // The analyses are independent: about half of the work runs on a second thread.
+    let (((sessions_to_response, logrank), kruskal_wallis, trajectory), rest) =
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                (
+                    response::analyse(&groups),
+                    response::kruskal(&groups),
+                    trajectory::analyse(&groups),
+                )
+            });
+            let rest = (
+                change::analyse(&groups, settings),
+                table1::analyse(&v, &groups),
+                waterfall(&outcomes, settings),
+                cohort::analyse(&v, settings),
+                sessions::analyse(&v),
+                safety::analyse(&v),
+            );
+            (other.join().expect("analysis thread"), rest)
+        });
+    let (change, table1, waterfall, cohort, sessions_received, safety) = rest;
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         inputs,
         parameters: parameters(settings),
-        cohort: cohort::analyse(&v, settings),
-        table1: table1::analyse(&v, &groups),
-        change: change::analyse(&groups, settings),
+        cohort,
+        table1,
+        change,
         sessions_to_response,
         logrank,
-        sessions_received: sessions::analyse(&v),
-        trajectory: trajectory::analyse(&groups),
-        kruskal_wallis: response::kruskal(&groups),
-        safety: safety::analyse(&v),
+        sessions_received,
+        trajectory,
+        kruskal_wallis,
+        safety,
         waterfall,
     };
     suppress::apply(&mut summary, settings.min_cell);

@@ -22,11 +22,13 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     if let Some(n) = args.injections_top {
         settings.injections_top = n;
     }
+    let mut time = output::Timings::start();
     let mut data = ingest::read(&args.input.files, &settings)?;
     let v = {
         let _progress = output::Progress::start(data.progress());
         validate::validate(&mut data, &settings)?
     };
+    time.phase("validate");
     let ids: Vec<String> = v
         .findings
         .iter()
@@ -70,13 +72,16 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         .collect();
     drop(data);
     let summary = analysis::run(v, inputs, &settings);
+    time.phase("analyses");
     match (&args.out, args.format) {
         (Some(dir), _) => {
             let mut files = vec![("summary.json".to_string(), render::summary_json(&summary))];
             for (name, bytes) in render::tables::all(&summary) {
                 files.push((format!("tables/{name}"), bytes));
             }
+            time.phase("tables");
             let charts = render::charts::all(&summary);
+            time.phase("charts");
             let run_date = run_date();
             let ctx = report::Context {
                 charts: &charts,
@@ -94,7 +99,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                 files.push((format!("charts/{}.svg", c.name), c.svg));
                 files.push((format!("charts/{}.png", c.name), c.png));
             }
+            time.phase("report");
             output::write_folder(dir, &files)?;
+            time.phase("write");
             output::stdout(render::text::summary(&summary).as_bytes())?;
             output::stdout(format!("\nwrote {}\n", dir.display()).as_bytes())?;
         }
