@@ -215,18 +215,24 @@ impl Dataset {
                 for batch in full_rx {
                     for record in &batch {
                         let line = record.position().map_or(0, |p| p.line());
+                        // One UTF-8 check for the whole record; a field is then a slice of it
+                        // (unless the record holds bytes that are not UTF-8 somewhere).
+                        let whole = std::str::from_utf8(record.as_slice()).ok();
                         let mut fields = [""; N_FIELDS];
                         for (k, c) in columns.iter().enumerate() {
-                            if let Some(bytes) = c.and_then(|c| record.get(c)) {
-                                fields[k] = std::str::from_utf8(bytes)
-                                    .map_err(|_| {
-                                        Error::InvalidData(format!(
-                                            "{worker_path}: line {line}: column {}: bytes that are not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
-                                            FIELDS[k].name
-                                        ))
-                                    })?
-                                    .trim();
-                            }
+                            let Some(range) = c.and_then(|c| record.range(c)) else {
+                                continue;
+                            };
+                            let text = match whole.and_then(|w| w.get(range.clone())) {
+                                Some(text) => text,
+                                None => std::str::from_utf8(&record.as_slice()[range]).map_err(|_| {
+                                    Error::InvalidData(format!(
+                                        "{worker_path}: line {line}: column {}: bytes that are not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
+                                        FIELDS[k].name
+                                    ))
+                                })?,
+                            };
+                            fields[k] = text.trim();
                         }
                         f(&Record {
                             file: index,

@@ -340,6 +340,17 @@ struct Pass<'a> {
     injectates: Interner,
     key: Vec<u8>,
     too_many_injectates: bool,
+    /// The previous row's course: consecutive rows mostly belong to one course.
+    last: Option<LastCourse>,
+    /// Sex as written → interned sex id.
+    raw_sexes: FxMap<String, u16>,
+}
+
+/// The course of the previous row, by its patient_id and condition text as written.
+struct LastCourse {
+    patient: String,
+    condition: String,
+    course: u32,
 }
 
 /// Validates the data set: SPEC's rules in SPEC's order. Streams the records once.
@@ -378,6 +389,8 @@ pub fn validate(data: &mut Dataset, settings: &Settings) -> Result<Validated> {
         injectates: Interner::default(),
         key: Vec::new(),
         too_many_injectates: false,
+        last: None,
+        raw_sexes: FxMap::default(),
     };
     data.for_each_record(settings, |r| pass.record(r))?;
     let mut out = pass.finish();
@@ -471,6 +484,20 @@ impl Pass<'_> {
             self.out.findings.push(finding);
             return;
         }
+        let course = match &self.last {
+            Some(l) if l.patient == pid && l.condition == f[col::CONDITION] => l.course,
+            _ => match self.course_of(r) {
+                Some(c) => c,
+                None => return,
+            },
+        };
+        self.encounter(r, course);
+    }
+
+    /// The course of a row with a patient_id, or None (and a finding) when it has no condition.
+    fn course_of(&mut self, r: &Record) -> Option<u32> {
+        let f = &r.fields;
+        let pid = f[col::PATIENT_ID];
         let condition = match self.raw_conditions.get(f[col::CONDITION]) {
             Some(&c) => c,
             None => {
@@ -499,7 +526,7 @@ impl Pass<'_> {
             self.key.extend_from_slice(pid.as_bytes());
             self.key.push(0);
             self.patient_only();
-            return;
+            return None;
         }
         self.key.clear();
         self.key.extend_from_slice(pid.as_bytes());
@@ -515,6 +542,28 @@ impl Pass<'_> {
                 c
             }
         };
+        match &mut self.last {
+            Some(l) => {
+                l.patient.clear();
+                l.patient.push_str(pid);
+                l.condition.clear();
+                l.condition.push_str(f[col::CONDITION]);
+                l.course = course;
+            }
+            None => {
+                self.last = Some(LastCourse {
+                    patient: pid.to_string(),
+                    condition: f[col::CONDITION].to_string(),
+                    course,
+                })
+            }
+        }
+        Some(course)
+    }
+
+    /// A row of a course: its values are checked and it joins the rows to sort.
+    fn encounter(&mut self, r: &Record, course: u32) {
+        let f = &r.fields;
         let dated = self.dated[r.file];
         let day_text = if dated { f[col::DATE] } else { f[col::DAY] };
         let day = if dated {
@@ -712,10 +761,17 @@ impl Pass<'_> {
             return;
         }
         if !f[col::SEX].is_empty() {
-            let id = self
-                .sexes
-                .id(&normalise_sex(f[col::SEX]))
-                .min(u32::from(u16::MAX)) as u16;
+            let id = match self.raw_sexes.get(f[col::SEX]) {
+                Some(&id) => id,
+                None => {
+                    let id = self
+                        .sexes
+                        .id(&normalise_sex(f[col::SEX]))
+                        .min(u32::from(u16::MAX)) as u16;
+                    self.raw_sexes.insert(f[col::SEX].to_string(), id);
+                    id
+                }
+            };
             self.states[course as usize].sex.offer(day, id);
         }
         if !f[col::INJECTATE].is_empty() {
@@ -778,9 +834,9 @@ impl Pass<'_> {
             let c = (row.key >> 32) as usize;
             row.key = (u64::from(rank[c]) << 32) | (row.key & 0xffff_ffff);
         }
-        // Stable: rows of one course and day keep their input order (file, line), and input that
-        // is already grouped by course sorts in near-linear time.
-        self.rows.sort_by_key(|r| r.key);
+        // Rows of one course and day keep their input order (file, line): the same order as a
+        // stable sort by key, without its scratch memory.
+        self.rows.sort_unstable_by_key(|r| (r.key, r.file, r.line));
 
         // Course rules: invalid day, invalid injection, duplicate encounter.
         let n = course_keys.len();
@@ -922,50 +978,65 @@ impl Pass<'_> {
         let is_course = |r: usize| course_keys[by_rank[r] as usize].1 != u32::MAX;
         out.courses_read = (0..n).filter(|&r| is_course(r)).count() as u64;
 
-        // Encounters of the valid courses, in place.
+        // Encounters of the valid courses. Rows are taken from the end and their memory given
+        // back as it goes, so that rows and encounters are never both held whole.
         let states = &self.states;
         let course_keys = &course_keys;
-        let mut courses: Vec<Course> = Vec::new();
-        let mut last = u32::MAX;
-        let rows = std::mem::take(&mut self.rows);
+        let mut rows = std::mem::take(&mut self.rows);
+        let mut records: Records = Vec::new();
+        // (course rank, file, line of its first row, rows), from the last course to the first.
+        let mut starts: Vec<(u32, u16, u32, usize)> = Vec::new();
+        let mut since_shrink = 0usize;
+        while let Some(row) = rows.pop() {
+            let r = (row.key >> 32) as u32;
+            if reason[r as usize].is_some() {
+                continue;
+            }
+            // Rows come last to first: a course's first row is the one before another course.
+            match starts.last_mut() {
+                Some(last) if last.0 == r => {
+                    last.1 = row.file;
+                    last.2 = row.line;
+                    last.3 += 1;
+                }
+                _ => starts.push((r, row.file, row.line, 1)),
+            }
+            records.push(Encounter {
+                pain: row.pain,
+                function: row.function,
+                day: (row.key & 0xffff_ffff) as u32,
+                instrument: if row.instrument == NO_INSTRUMENT {
+                    u16::MAX
+                } else {
+                    u16::from(row.instrument)
+                },
+                injection: row.flags & INJECTION != 0,
+                adverse: row.flags & ADVERSE != 0,
+            });
+            since_shrink += 1;
+            if since_shrink >= 1 << 20 {
+                since_shrink = 0;
+                rows.shrink_to_fit();
+            }
+        }
+        drop(rows);
+        records.reverse();
+        let mut courses: Vec<Course> = Vec::with_capacity(starts.len());
         let mut k = 0usize;
-        let records: Records = rows
-            .into_iter()
-            .filter(|row| reason[(row.key >> 32) as usize].is_none())
-            .map(|row| {
-                let r = (row.key >> 32) as u32;
-                if r != last {
-                    last = r;
-                    let orig = by_rank[r as usize] as usize;
-                    let s = &states[orig];
-                    courses.push(Course {
-                        condition: condition_rank[course_keys[orig].1 as usize],
-                        start: k,
-                        end: k,
-                        age: s.age.value.map(f64::from),
-                        sex: s.sex.value,
-                        injectate: s.injectate.value,
-                        first: (row.file, row.line),
-                    });
-                }
-                if let Some(c) = courses.last_mut() {
-                    c.end += 1;
-                }
-                k += 1;
-                Encounter {
-                    pain: row.pain,
-                    function: row.function,
-                    day: (row.key & 0xffff_ffff) as u32,
-                    instrument: if row.instrument == NO_INSTRUMENT {
-                        u16::MAX
-                    } else {
-                        u16::from(row.instrument)
-                    },
-                    injection: row.flags & INJECTION != 0,
-                    adverse: row.flags & ADVERSE != 0,
-                }
-            })
-            .collect();
+        for &(r, file, line, len) in starts.iter().rev() {
+            let orig = by_rank[r as usize] as usize;
+            let s = &states[orig];
+            courses.push(Course {
+                condition: condition_rank[course_keys[orig].1 as usize],
+                start: k,
+                end: k + len,
+                age: s.age.value.map(f64::from),
+                sex: s.sex.value,
+                injectate: s.injectate.value,
+                first: (file, line),
+            });
+            k += len;
+        }
         out.records = records;
         out.courses = courses;
         out.sexes = std::mem::take(&mut self.sexes.values);
