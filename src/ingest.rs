@@ -42,6 +42,8 @@ pub struct Input {
     pub format: Format,
     /// The column names of the file, as written.
     pub header: Vec<String>,
+    /// Bytes read from the input (before decompression); known once the input was read.
+    pub bytes_read: u64,
 }
 
 /// A column that looks like a direct identifier.
@@ -72,6 +74,30 @@ pub struct Dataset {
     sources: Vec<Source>,
     /// Bytes of input read so far, for a progress indicator.
     progress: Arc<AtomicU64>,
+    /// What each input file was when it was opened (None for standard input and streams).
+    opened: Vec<Option<FileState>>,
+}
+
+/// A file as it was when opened, to notice that it changed while it was read.
+#[derive(Debug, Clone, PartialEq)]
+struct FileState {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    id: (u64, u64),
+}
+
+impl FileState {
+    fn of(meta: &std::fs::Metadata) -> FileState {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        FileState {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            id: (meta.dev(), meta.ino()),
+        }
+    }
 }
 
 enum Source {
@@ -88,11 +114,21 @@ struct CsvSource {
     tally: Rc<RefCell<Tally>>,
 }
 
-/// What the reader layers count as bytes pass: the SHA-256 of the raw input and the quotes
-/// of the text (an odd count at the end means a quote that never closes).
+/// What the reader layers learn as bytes pass: the SHA-256 of the raw input, and whether
+/// the text ends inside a quoted field.
 struct Tally {
     sha: Sha256,
-    quotes: u64,
+    quoting: Quoting,
+    /// Bytes of the raw input read.
+    bytes: u64,
+    /// Bytes of text read since the CSV reader last finished a record.
+    since_record: u64,
+    /// The longest record read (bytes of text, plus the reader's look-ahead): 256 MiB, or a
+    /// quarter of the memory available if less (but at least 8 MiB). Longer means a quote that never closes or a
+    /// file without line ends, which would otherwise be held in memory whole.
+    max_record: u64,
+    /// Set when one record ran past `max_record`.
+    too_long: bool,
 }
 
 struct Hashing<R> {
@@ -104,12 +140,74 @@ struct Hashing<R> {
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.tally.borrow_mut().sha.update(&buf[..n]);
+        let mut tally = self.tally.borrow_mut();
+        tally.sha.update(&buf[..n]);
+        tally.bytes += n as u64;
         self.progress.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
 
+/// Follows quoting as the CSV reader does (RFC 4180 as `csv_core` reads it): a quote opens a
+/// quoted field only at the start of a field, where it is literal elsewhere (`5" tall`);
+/// inside a quoted field `""` is a quote and a lone `"` closes the field.
+#[derive(Default)]
+struct Quoting {
+    delimiter: u8,
+    /// Inside a quoted field.
+    quoted: bool,
+    /// A quote inside a quoted field was the last byte seen: the next byte says whether it
+    /// closes the field or is the first of `""`.
+    pending: bool,
+    /// The byte before the current buffer (a line end at the start).
+    last: u8,
+}
+
+impl Quoting {
+    fn new(delimiter: u8) -> Quoting {
+        Quoting {
+            delimiter,
+            last: b'\n',
+            ..Quoting::default()
+        }
+    }
+
+    fn scan(&mut self, buf: &[u8]) {
+        let mut i = 0;
+        if self.pending && !buf.is_empty() {
+            self.pending = false;
+            if buf[0] == b'"' {
+                i = 1;
+            } else {
+                self.quoted = false;
+            }
+        }
+        while let Some(offset) = memchr::memchr(b'"', &buf[i..]) {
+            let q = i + offset;
+            i = q + 1;
+            if self.quoted {
+                match buf.get(q + 1) {
+                    Some(b'"') => i = q + 2,
+                    Some(_) => self.quoted = false,
+                    None => self.pending = true,
+                }
+            } else {
+                let before = if q == 0 { self.last } else { buf[q - 1] };
+                self.quoted = before == b'\n' || before == self.delimiter;
+            }
+        }
+        if let Some(&b) = buf.last() {
+            self.last = b;
+        }
+    }
+
+    /// True when the text read so far ends inside a quoted field.
+    fn open(&self) -> bool {
+        self.quoted && !self.pending
+    }
+}
+
+/// The text as the CSV reader reads it: follows its quoting and stops a record that runs on.
 struct Quotes<R> {
     inner: R,
     tally: Rc<RefCell<Tally>>,
@@ -118,8 +216,13 @@ struct Quotes<R> {
 impl<R: Read> Read for Quotes<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let q = buf[..n].iter().filter(|b| **b == b'"').count() as u64;
-        self.tally.borrow_mut().quotes += q;
+        let mut tally = self.tally.borrow_mut();
+        tally.quoting.scan(&buf[..n]);
+        tally.since_record += n as u64;
+        if tally.since_record > tally.max_record {
+            tally.too_long = true;
+            return Err(std::io::Error::other("record too long"));
+        }
         Ok(n)
     }
 }
@@ -127,15 +230,22 @@ impl<R: Read> Read for Quotes<R> {
 /// Opens every path as one data set: headers are read and checked, nothing else yet.
 pub fn read(paths: &[String], settings: &Settings) -> Result<Dataset> {
     let mut inputs = Vec::with_capacity(paths.len());
+    let mut opened = Vec::with_capacity(paths.len());
     for path in paths {
         let raw: Box<dyn Read> = if path == "-" {
+            opened.push(None);
             Box::new(std::io::stdin())
         } else {
-            Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+            opened.push(meta.is_file().then(|| FileState::of(&meta)));
+            Box::new(file)
         };
         inputs.push((path.clone(), raw));
     }
-    read_from(inputs, settings)
+    let mut data = read_from(inputs, settings)?;
+    data.opened = opened;
+    Ok(data)
 }
 
 /// Reads named streams as one data set (what [`read`] does once the files are open); used
@@ -147,6 +257,7 @@ pub fn read_from(inputs: Vec<(String, Box<dyn Read>)>, settings: &Settings) -> R
         dated: Vec::new(),
         sources: Vec::with_capacity(inputs.len()),
         progress: Arc::new(AtomicU64::new(0)),
+        opened: Vec::new(),
     };
     for (index, (path, raw)) in inputs.into_iter().enumerate() {
         let file = File {
@@ -177,7 +288,7 @@ impl Dataset {
     pub fn for_each_record(
         &mut self,
         settings: &Settings,
-        mut f: impl FnMut(&Record) + Send,
+        mut f: impl FnMut(&Record) -> Result<()> + Send,
     ) -> Result<()> {
         for index in 0..self.sources.len() {
             match std::mem::replace(&mut self.sources[index], Source::Done) {
@@ -187,6 +298,43 @@ impl Dataset {
                     return Err(Error::Runtime("records can be read once".into()));
                 }
             }
+            self.unchanged(index)?;
+        }
+        Ok(())
+    }
+
+    /// Fails when input `index` changed while it was read: it grew, shrank, was rewritten,
+    /// deleted or replaced. What was read may then be neither the old file nor the new one.
+    fn unchanged(&self, index: usize) -> Result<()> {
+        let Some(Some(before)) = self.opened.get(index) else {
+            return Ok(());
+        };
+        let input = &self.inputs[index];
+        let path = &input.path;
+        let changed = |what: String| {
+            Err(Error::Runtime(format!(
+                "{path}: {what} while it was read; nothing was analysed. Wait until the file is complete (or copy it) and run again"
+            )))
+        };
+        let now = match std::fs::metadata(path) {
+            Ok(meta) => FileState::of(&meta),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return changed("the file was deleted or moved".into());
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        #[cfg(unix)]
+        if now.id != before.id {
+            return changed("the file was replaced by another file".into());
+        }
+        if now.len != before.len || input.bytes_read != before.len {
+            return changed(format!(
+                "the file changed size ({} bytes when opened, {} bytes now, {} bytes read)",
+                before.len, now.len, input.bytes_read
+            ));
+        }
+        if now.modified != before.modified {
+            return changed("the file was modified".into());
         }
         Ok(())
     }
@@ -198,7 +346,7 @@ impl Dataset {
         index: usize,
         mut src: CsvSource,
         settings: &Settings,
-        f: &mut (impl FnMut(&Record) + Send),
+        f: &mut (impl FnMut(&Record) -> Result<()> + Send),
     ) -> Result<()> {
         const BATCH: usize = 4096;
         let path = self.inputs[index].path.clone();
@@ -206,6 +354,9 @@ impl Dataset {
         let mut sample: Vec<Vec<String>> = vec![Vec::new(); header.len()];
         let mut sampled = 0;
         let mut line = 1;
+        // The last record's line had it no line end: a quoted field that never closes runs
+        // to the end of the text.
+        let mut unterminated_line = 1;
         let columns = src.columns;
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<csv::ByteRecord>>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
@@ -238,7 +389,7 @@ impl Dataset {
                             file: index,
                             line,
                             fields,
-                        });
+                        })?;
                     }
                     // The reader may have finished: a batch that is not taken back is dropped.
                     let _ = empty_tx.send(batch);
@@ -255,8 +406,15 @@ impl Dataset {
                 while n < BATCH {
                     let record = &mut batch[n];
                     match src.reader.read_byte_record(record) {
-                        Ok(true) => {}
+                        Ok(true) => src.tally.borrow_mut().since_record = 0,
                         Ok(false) => break,
+                        Err(_) if src.tally.borrow().too_long => {
+                            failure = Some(Error::InvalidData(format!(
+                                "{path}: after line {line}: a record runs on for more than {} MiB: a quoted field that never closes, or a file without line ends; expected one row per line (a quote inside a field is written \"\")",
+                                src.tally.borrow().max_record >> 20
+                            )));
+                            break;
+                        }
                         Err(e) => {
                             failure = Some(csv_error(&path, &e));
                             break;
@@ -266,12 +424,8 @@ impl Dataset {
                     // end, less that line end and the line breaks inside quoted fields. (The
                     // position the reader gives a record does not count blank lines before it.)
                     let inner = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
-                    line = src
-                        .reader
-                        .position()
-                        .line()
-                        .saturating_sub(1 + inner)
-                        .max(2);
+                    unterminated_line = src.reader.position().line().saturating_sub(inner);
+                    line = unterminated_line.saturating_sub(1).max(2);
                     let mut position = csv::Position::new();
                     position.set_line(line);
                     record.set_position(Some(position));
@@ -313,12 +467,14 @@ impl Dataset {
             }
         })?;
         let tally = src.tally.borrow();
-        if tally.quotes % 2 == 1 {
+        if tally.quoting.open() {
+            let line = unterminated_line.max(2);
             return Err(Error::InvalidData(format!(
                 "{path}: line {line}: a quoted field opens and is never closed; expected a closing \" (a quote inside a field is written \"\")"
             )));
         }
         self.inputs[index].sha256 = hex(&tally.sha.clone().finalize());
+        self.inputs[index].bytes_read = tally.bytes;
         let file = File {
             index,
             path: &path,
@@ -333,7 +489,7 @@ impl Dataset {
 fn stream_frame(
     index: usize,
     frame: &DataFrame,
-    f: &mut (impl FnMut(&Record) + Send),
+    f: &mut (impl FnMut(&Record) -> Result<()> + Send),
 ) -> Result<()> {
     let columns: Vec<&StringChunked> = FIELDS
         .iter()
@@ -348,7 +504,7 @@ fn stream_frame(
             file: index,
             line: i as u64 + 2,
             fields,
-        });
+        })?;
     }
     Ok(())
 }
@@ -414,7 +570,11 @@ impl File<'_> {
     fn open(&self, raw: Box<dyn Read>) -> Result<Opened> {
         let tally = Rc::new(RefCell::new(Tally {
             sha: Sha256::new(),
-            quotes: 0,
+            quoting: Quoting::default(),
+            bytes: 0,
+            since_record: 0,
+            max_record: memory_budget().map_or(256 << 20, |b| (b / 4).clamp(8 << 20, 256 << 20)),
+            too_long: false,
         }));
         let mut raw = BufReader::with_capacity(
             1 << 20,
@@ -433,20 +593,17 @@ impl File<'_> {
             raw.read_to_end(&mut bytes)
                 .map_err(|e| Error::io(self.path, e))?;
             let sha256 = hex(&tally.borrow().sha.clone().finalize());
-            return self.parquet(bytes, sha256);
+            return self.parquet(bytes, sha256).map(|(mut input, source, ids)| {
+                input.bytes_read = tally.borrow().bytes;
+                (input, source, ids)
+            });
         }
         let text: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
             Box::new(flate2::read::MultiGzDecoder::new(raw))
         } else {
             Box::new(raw)
         };
-        let mut text = BufReader::with_capacity(
-            1 << 20,
-            Quotes {
-                inner: text,
-                tally: tally.clone(),
-            },
-        );
+        let mut text = BufReader::with_capacity(1 << 20, text);
         let head = self.header_line(&mut text)?;
         let head_len = head.len() as u64;
         let separator = detect_separator(&head);
@@ -459,7 +616,11 @@ impl File<'_> {
         let ids = self.guard_names(&header);
         // Every record ends with a line feed (one is added after the last line: a blank line
         // at worst); a carriage return stays in the last field, which is trimmed.
-        let body: Box<dyn Read> = Box::new(Cursor::new(head).chain(text).chain(Cursor::new(b"\n")));
+        tally.borrow_mut().quoting = Quoting::new(separator);
+        let body: Box<dyn Read> = Box::new(Quotes {
+            inner: Cursor::new(head).chain(text).chain(Cursor::new(b"\n")),
+            tally: tally.clone(),
+        });
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(separator)
             .has_headers(true)
@@ -480,6 +641,7 @@ impl File<'_> {
             sha256: String::new(),
             format: Format::Csv,
             header: header.clone(),
+            bytes_read: 0,
         };
         let source = CsvSource {
             reader,
@@ -605,6 +767,7 @@ impl File<'_> {
             sha256,
             format: Format::Parquet,
             header,
+            bytes_read: 0,
         };
         Ok((input, Source::Parquet(frame), ids))
     }
@@ -875,6 +1038,32 @@ fn parse_header(head: &[u8], separator: u8) -> std::result::Result<Vec<String>, 
         Ok(true) => Ok(record.iter().map(|s| s.trim().to_string()).collect()),
         Ok(false) => Err("line 1: no header line; expected column names".into()),
         Err(e) => Err(format!("line 1: the header cannot be read: {e}")),
+    }
+}
+
+/// Bytes of memory prolo may use: `PROLO_MEMORY_LIMIT` (MiB) when set, else the memory the
+/// system says is available (`MemAvailable`, and the cgroup's limit where one is set); None
+/// when neither is known.
+pub fn memory_budget() -> Option<u64> {
+    if let Some(mib) = std::env::var("PROLO_MEMORY_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return Some(mib.saturating_mul(1 << 20));
+    }
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
+    let available = meminfo.as_deref().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    let cgroup = read("/sys/fs/cgroup/memory.max")
+        .map(|max| max.saturating_sub(read("/sys/fs/cgroup/memory.current").unwrap_or(0)));
+    match (available, cgroup) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
     }
 }
 

@@ -302,3 +302,170 @@ fn damaged_parquet_metadata_is_invalid_data_not_a_crash() {
         );
     }
 }
+
+/// Opens `path` (header read, nothing else), lets `change` act on the file, then reads the
+/// records: the error message, if any.
+fn read_after(path: &Path, change: impl FnOnce(&Path)) -> Option<String> {
+    let settings = prolo::config::Settings::default();
+    let mut data = prolo::ingest::read(&[path.to_str().unwrap().to_string()], &settings).unwrap();
+    change(path);
+    prolo::validate::validate(&mut data, &settings)
+        .err()
+        .map(|e| e.to_string())
+}
+
+#[test]
+fn a_file_that_changes_while_it_is_read_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("patient_id,condition,day,injection,pain\n{ROWS}");
+    let path = write(dir.path(), "a.csv", &text);
+    assert_eq!(read_after(&path, |_| {}), None, "an unchanged file reads");
+
+    let grown = read_after(&path, |p| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+        std::io::Write::write_all(&mut f, b"P3,knee_oa,0,1,5\n").unwrap();
+    })
+    .expect("a file that grew");
+    assert!(grown.contains("a.csv: the file changed size"), "{grown}");
+    assert!(grown.contains("nothing was analysed"), "{grown}");
+
+    let path = write(dir.path(), "b.csv", &text);
+    let deleted = read_after(&path, |p| std::fs::remove_file(p).unwrap()).expect("deleted");
+    assert!(
+        deleted.contains("b.csv: the file was deleted or moved"),
+        "{deleted}"
+    );
+
+    let path = write(dir.path(), "c.csv", &text);
+    let replaced = read_after(&path, |p| {
+        let other = write(p.parent().unwrap(), "other.csv", &text);
+        std::fs::rename(other, p).unwrap();
+    })
+    .expect("replaced");
+    assert!(
+        replaced.contains("c.csv: the file was replaced"),
+        "{replaced}"
+    );
+
+    let path = write(dir.path(), "d.csv", &text);
+    let truncated = read_after(&path, |p| {
+        std::fs::write(p, &text[..text.len() / 2]).unwrap();
+    })
+    .expect("truncated");
+    assert!(
+        truncated.contains("d.csv: the file changed size"),
+        "{truncated}"
+    );
+}
+
+#[test]
+fn input_larger_than_the_memory_limit_stops_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1 MiB holds 8,192 rows of 128 bytes; 20,000 rows do not fit.
+    let mut text = String::from("patient_id,condition,day,injection,pain\n");
+    for i in 0..5000 {
+        for (day, inj, pain) in [(0, 1, 6), (21, 1, 5), (42, 1, 4), (70, 0, 3)] {
+            text.push_str(&format!("P{i},knee_oa,{day},{inj},{pain}\n"));
+        }
+    }
+    let path = write(dir.path(), "big.csv", &text);
+    for command in ["validate", "analyze"] {
+        let out = prolo()
+            .args([command, path.to_str().unwrap()])
+            .env("PROLO_MEMORY_LIMIT", "1")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("needs more memory than is available"), "{err}");
+        assert!(err.contains("1 MiB are available"), "{err}");
+        assert!(err.contains("big.csv: line "), "{err}");
+    }
+    // With room, the same file is analysed.
+    prolo()
+        .args(["analyze", path.to_str().unwrap()])
+        .env("PROLO_MEMORY_LIMIT", "64")
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_quote_that_never_closes_in_a_long_file_stops_before_memory_runs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    // With 32 MiB available, one record may run on for at most 8 MiB.
+    let mut text = String::from("patient_id,condition,day,injection,pain\nP0,\"knee_oa,0,1,6\n");
+    for i in 0..500_000 {
+        text.push_str(&format!("P{i},knee_oa,0,1,6\n"));
+    }
+    let path = write(dir.path(), "open.csv", &text);
+    let out = prolo()
+        .args(["validate", path.to_str().unwrap()])
+        .env("PROLO_MEMORY_LIMIT", "32")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("open.csv: after line 1: a record runs on for more than 8 MiB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn quotes_inside_unquoted_fields_are_text() {
+    // A quote that does not start a field is literal, as the CSV reader reads it (F3 of the
+    // fuzzing campaign: one such quote was taken for a quoted field that never closes, and
+    // two passed unnoticed by a count of quotes).
+    let dir = tempfile::tempdir().unwrap();
+    let h = "patient_id,condition,day,injection,pain,injectate\n";
+    for (name, rows) in [
+        (
+            "one.csv",
+            "P1,knee_oa,0,1,6,dextrose 5\" vial\nP1,knee_oa,30,0,3,\n",
+        ),
+        (
+            "two.csv",
+            "P1,knee_oa,0,1,6,dextrose 5\" vial\nP1,knee_oa,30,0,3,a 2\" needle\n",
+        ),
+        (
+            "quoted.csv",
+            "P1,knee_oa,0,1,6,\"dextrose, 15%\"\"\"\nP1,knee_oa,30,0,3,\"x\"\"\n\"\n",
+        ),
+        ("semi.csv", "P1,knee_oa,0,1,6,a;\"b\nP1,knee_oa,30,0,3,\n"),
+    ] {
+        let p = write(dir.path(), name, format!("{h}{rows}"));
+        let (code, report) = validate_json(&p);
+        assert_eq!(code, 0, "{name}: {report}");
+        let v = analyze_json(&[p.to_str().unwrap()], None);
+        assert_eq!(v["cohort"]["valid_courses"], 1, "{name}");
+    }
+    // A quote at the start of a field that never closes is still an error, located.
+    for (name, rows, line) in [
+        (
+            "open.csv",
+            "P1,knee_oa,0,1,6,\"dextrose\nP1,knee_oa,30,0,3,\n",
+            2,
+        ),
+        (
+            "late.csv",
+            "P1,knee_oa,0,1,6,a\"b\nP1,knee_oa,30,0,3,\"c\n",
+            3,
+        ),
+        (
+            "doubled.csv",
+            "P1,knee_oa,0,1,6,\"a\"\"\nP1,knee_oa,30,0,3,\n",
+            2,
+        ),
+    ] {
+        let p = write(dir.path(), name, format!("{h}{rows}"));
+        let out = prolo().arg("validate").arg(&p).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{name}: line {line}: a quoted field opens and is never closed"
+            )),
+            "{name}: {err}"
+        );
+    }
+}
