@@ -915,7 +915,6 @@ struct ResponseFig<'a> {
     header: Header,
     groups: Vec<KmGroup<'a>>,
     xmax: u32,
-    min_cell: u64,
     xtitle: String,
     ytitle: String,
 }
@@ -1077,7 +1076,7 @@ impl Figure for ResponseFig<'_> {
                 let text = if g.withheld_from.is_some_and(|w| k >= w) {
                     "\u{2013}".to_string()
                 } else {
-                    crate::render::count(g.at_risk(k), self.min_cell)
+                    short_count(g.at_risk(k))
                 };
                 let x = frame.x.at(f64::from(k));
                 pen.text(&text, (x, y), plain, HPos::Center, VPos::Center)?;
@@ -1211,7 +1210,6 @@ fn response(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
         },
         groups,
         xmax,
-        min_cell: ctx.min_cell(),
         xtitle: "Number of injections".into(),
         ytitle: "Cumulative response (%)".into(),
     };
@@ -1642,7 +1640,6 @@ struct ForestFig {
     ticks: Vec<(f64, String)>,
     decimals: usize,
     xtitle: String,
-    min_cell: u64,
 }
 
 const FOREST_ROW: i32 = 24;
@@ -1793,7 +1790,7 @@ impl Figure for ForestFig {
                         VPos::Center,
                     )?;
                     pen.text(
-                        &crate::render::count(*n, self.min_cell),
+                        &short_count(*n),
                         (n_x, y),
                         Font::new(SMALL),
                         HPos::Right,
@@ -1915,7 +1912,6 @@ fn forest(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
         ticks,
         decimals,
         xtitle,
-        min_cell: ctx.min_cell(),
     };
     let alt = format!(
         "Forest plot of the mean change in {outcome} from baseline with 95% confidence \
@@ -2029,6 +2025,11 @@ impl Figure for WaterfallFig<'_> {
         }
         Ok(())
     }
+}
+
+/// A count in a chart's table, or a dash where it is withheld.
+fn short_count(x: Option<u64>) -> String {
+    x.map_or("\u{2013}".into(), |c| c.to_string())
 }
 
 /// Bars a waterfall draws at most; more courses are drawn in groups (see [`waterfall_bars`]).

@@ -45,10 +45,14 @@ pub fn pct(x: Option<f64>) -> String {
     x.map_or("—".into(), |v| format!("{:.0}%", v * 100.0))
 }
 
-/// A count, or `<N` where it is withheld.
-pub fn count(x: Option<u64>, min_cell: u64) -> String {
+/// A count, or `withheld`. A withheld count is not always small: one withheld because it
+/// would give a small one away (complementary suppression) can be large, so no `<N` is shown.
+pub fn count(x: Option<u64>) -> String {
     match x {
         Some(c) => c.to_string(),
-        None => format!("<{min_cell}"),
+        None => WITHHELD.to_string(),
     }
 }
+
+/// How a withheld count or statistic is shown.
+pub const WITHHELD: &str = "withheld";

@@ -95,13 +95,13 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
     let c = &s.cohort;
     b.push(Block::Para(format!(
         "{} records were read: {} treatment courses of {} patients. {} courses passed validation. Each exclusion below is counted with its reason; a course can be left out of one outcome (no baseline or no follow-up score) and still count for another.",
-        count(c.records, n), count(c.courses, n), count(c.patients, n), count(c.valid_courses, n)
+        count(c.records), count(c.courses), count(c.patients), count(c.valid_courses)
     )));
     let mut rows = vec![vec![
         "records read".into(),
         String::new(),
-        count(c.records, n),
-        count(c.courses, n),
+        count(c.records),
+        count(c.courses),
     ]];
     for e in &c.excluded {
         let what = match (&e.outcome, &e.instrument) {
@@ -112,15 +112,15 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         rows.push(vec![
             format!("excluded: {}", e.reason),
             what,
-            count(e.records, n),
-            count(e.courses, n),
+            count(e.records),
+            count(e.courses),
         ]);
     }
     rows.push(vec![
         "valid courses".into(),
         String::new(),
         String::new(),
-        count(c.valid_courses, n),
+        count(c.valid_courses),
     ]);
     b.push(Block::Table(
         vec![
@@ -139,7 +139,7 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
             .sex
             .0
             .iter()
-            .map(|(k, v)| format!("{k} {}", count(*v, n)))
+            .map(|(k, v)| format!("{k} {}", count(*v)))
             .collect();
         let base: Vec<String> = r
             .baseline
@@ -150,13 +150,13 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
                     x.instrument,
                     num(x.mean, 1),
                     num(x.sd, 1),
-                    count(x.n, n)
+                    count(x.n)
                 )
             })
             .collect();
         rows.push(vec![
             label(&r.condition),
-            count(r.courses, n),
+            count(r.courses),
             if r.age_mean.is_some() {
                 format!("{} ({})", num(r.age_mean, 1), num(r.age_sd, 1))
             } else {
@@ -216,7 +216,7 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
                     } else {
                         r.injections.clone()
                     },
-                    count(r.n, n),
+                    count(r.n),
                     format!("{} → {}", num(r.baseline_mean, 1), num(r.followup_mean, 1)),
                     format!("{} ({})", num(r.mean_change, 2), ci(r.ci_low, r.ci_high, 2)),
                     p_value(r.t_p),
@@ -267,8 +267,8 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
             vec![
                 format!("{} ({})", r.outcome, r.instrument),
                 label(&r.condition),
-                count(r.n, n),
-                count(r.events, n),
+                count(r.n),
+                count(r.events),
                 match r.median {
                     Some(m) => format!(
                         "{} ({})",
@@ -332,11 +332,11 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
                 .counts
                 .0
                 .iter()
-                .map(|(k, v)| format!("{k}: {}", count(*v, n)))
+                .map(|(k, v)| format!("{k}: {}", count(*v)))
                 .collect();
             vec![
                 label(&r.condition),
-                count(r.n, n),
+                count(r.n),
                 num(r.mean, 2),
                 format!(
                     "{} ({} to {})",
@@ -367,9 +367,9 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         .map(|r| {
             vec![
                 label(&r.condition),
-                count(r.courses, n),
-                count(r.injections, n),
-                count(r.events, n),
+                count(r.courses),
+                count(r.injections),
+                count(r.events),
                 format!("{} ({})", num(r.per_100, 1), ci(r.ci_low, r.ci_high, 1)),
             ]
         })
@@ -389,7 +389,7 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
     b.push(Block::Para(methods(s)));
     b.push(Block::Heading(2, "Small counts".into()));
     b.push(Block::Para(if n > 1 {
-        format!("Small-cell suppression was applied (threshold {n}, as in the CMS cell-size suppression policy): counts from 1 to {} are shown as <{n}, statistics of groups with fewer than {n} courses are withheld, and counts that could be worked out from a shown total or rate are withheld too. Zero may be shown.", n - 1)
+        format!("Small-cell suppression was applied (threshold {n}, as in the CMS cell-size suppression policy): counts from 1 to {} are withheld, and so are counts that would let one work such a count out from a shown total or rate (so a withheld count is not always small), and the statistics of groups with fewer than {n} courses. Withheld numbers read \"withheld\" in tables and – in charts. Zero may be shown.", n - 1)
     } else {
         "Small-cell suppression was turned off (--min-cell 0): this report may show counts small enough to identify patients and must not leave the organisation.".into()
     }));
@@ -420,7 +420,7 @@ fn key_findings(s: &Summary) -> Vec<String> {
     if let Some(r) = all.filter(|r| r.mean_change.is_some()) {
         out.push(format!(
             "Across all conditions, pain ({pain}) went from {} at baseline to {} at final follow-up, a mean change of {} points (95% CI {}) over {} courses; {} of courses (95% CI {}) were responders.",
-            num(r.baseline_mean, 1), num(r.followup_mean, 1), num(r.mean_change, 1), ci(r.ci_low, r.ci_high, 1), count(r.n, s.parameters.min_cell), pct(r.responder_rate),
+            num(r.baseline_mean, 1), num(r.followup_mean, 1), num(r.mean_change, 1), ci(r.ci_low, r.ci_high, 1), count(r.n), pct(r.responder_rate),
             ci(r.responder_ci_low.map(|x| x * 100.0), r.responder_ci_high.map(|x| x * 100.0), 0) + "%"
         ));
     }

@@ -47,8 +47,7 @@ fn opt_text(s: &Option<String>) -> String {
 
 /// Every table, as (file name, bytes), in a fixed order.
 pub fn all(s: &Summary) -> Vec<(String, Vec<u8>)> {
-    let n = s.parameters.min_cell;
-    let c = |x: Option<u64>| count(x, n);
+    let c = count;
     let mut out = Vec::new();
 
     let mut t = Table::new(&[

@@ -23,10 +23,10 @@ pub fn summary(s: &Summary) -> String {
         out,
         "prolo {}: {} records, {} courses ({} valid), {} patients",
         s.tool_version,
-        count(c.records, n),
-        count(c.courses, n),
-        count(c.valid_courses, n),
-        count(c.patients, n)
+        count(c.records),
+        count(c.courses),
+        count(c.valid_courses),
+        count(c.patients)
     );
     let mut outcomes: Vec<(String, String)> = s
         .change
@@ -79,7 +79,7 @@ pub fn summary(s: &Summary) -> String {
                 out,
                 "  {:<26} {:>7}  {:<28} {:<20} {}",
                 r.condition,
-                count(r.n, n),
+                count(r.n),
                 change,
                 resp,
                 med
@@ -87,7 +87,7 @@ pub fn summary(s: &Summary) -> String {
         }
     }
     if s.parameters.min_cell > 1 {
-        let _ = writeln!(out, "\nCounts from 1 to {} and statistics of groups under {} courses are withheld (--min-cell {}).", n - 1, n, n);
+        let _ = writeln!(out, "\nCounts from 1 to {}, counts that would give one of them away, and statistics of groups under {} courses are withheld (--min-cell {}).", n - 1, n, n);
     }
     out
 }

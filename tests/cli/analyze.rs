@@ -98,7 +98,7 @@ fn small_cells_are_withheld_everywhere() {
             .stdout,
     )
     .unwrap();
-    assert!(text.contains("<11") && text.contains("withheld"), "{text}");
+    assert!(text.contains("withheld") && !text.contains("<11"), "{text}");
 }
 
 #[test]
@@ -267,4 +267,117 @@ fn response_curves_stop_where_a_count_would_be_small() {
         }
     }
     assert!(truncated > 0, "the fixture should exercise truncation");
+}
+
+/// The JSON summary of `file` with `--min-cell min_cell`.
+fn summary_of(file: &Path, min_cell: &str) -> serde_json::Value {
+    let out = prolo()
+        .args(["analyze", "--format", "json", "--min-cell", min_cell])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Walks the unsuppressed summary `open` beside the suppressed `shown`: every count field
+/// whose true value is small must be withheld, and no rate may stand beside its n once its
+/// count is withheld.
+fn audit(open: &serde_json::Value, shown: &serde_json::Value, path: &str, checked: &mut usize) {
+    use serde_json::Value;
+    const COUNTS: [&str; 10] = [
+        "records",
+        "courses",
+        "patients",
+        "valid_courses",
+        "n",
+        "events",
+        "responders",
+        "at_risk",
+        "censored",
+        "age_n",
+    ];
+    match (open, shown) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, va) in a {
+                let Some(vb) = b.get(k) else { continue };
+                let here = format!("{path}.{k}");
+                // `injections` is a count in the safety table, a number of injections elsewhere.
+                let is_count = COUNTS.contains(&k.as_str())
+                    || path.ends_with(".counts")
+                    || path.ends_with(".sex")
+                    || path.ends_with(".injectate")
+                    || (k == "injections" && path.starts_with(".safety"));
+                if let (true, Some(x)) = (is_count, va.as_u64()) {
+                    if (1..11).contains(&x) {
+                        *checked += 1;
+                        assert!(vb.is_null(), "{here}: {x} is small and shown as {vb}");
+                    }
+                }
+                audit(va, vb, &here, checked);
+            }
+            // A rate beside its n gives the count away: withheld together.
+            for (count, rate, total) in [
+                ("responders", "responder_rate", "n"),
+                ("events", "per_100", "injections"),
+            ] {
+                if b.get(count).is_some_and(|c| c.is_null())
+                    && b.get(total).is_some_and(|n| !n.is_null())
+                {
+                    assert!(
+                        b.get(rate).is_none_or(|r| r.is_null()),
+                        "{path}: {rate} shown beside {total} while {count} is withheld"
+                    );
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                audit(x, y, &format!("{path}[{i}]"), checked);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_small_count_is_shown_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in [
+        fixture("analyze/clean.csv"),
+        fixture("analyze/defects.csv"),
+        fixture("analyze/edge_two_conditions.csv"),
+    ] {
+        let mut checked = 0;
+        audit(
+            &summary_of(&file, "0"),
+            &summary_of(&file, "11"),
+            "",
+            &mut checked,
+        );
+        assert!(checked > 0, "{}: no small count to check", file.display());
+        // Every text output: no `<N` (a withheld count is not always small) and a note.
+        let out = dir.path().join("out");
+        prolo()
+            .args(["analyze", "--out"])
+            .arg(&out)
+            .arg(&file)
+            .assert()
+            .success();
+        let mut texts = vec![
+            std::fs::read_to_string(out.join("report.html")).unwrap(),
+            std::fs::read_to_string(out.join("report.md")).unwrap(),
+        ];
+        for t in std::fs::read_dir(out.join("tables")).unwrap() {
+            texts.push(std::fs::read_to_string(t.unwrap().path()).unwrap());
+        }
+        for t in &texts {
+            assert!(
+                !t.contains("<11") && !t.contains("&lt;11"),
+                "{}",
+                file.display()
+            );
+        }
+        assert!(texts[0].contains("withheld") && texts[1].contains("withheld"));
+    }
 }
