@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::ingest::{Dataset, Record};
-use crate::schema::{self, col, FIELDS};
+use crate::ingest::{Dataset, Record, Sink};
+use crate::schema::{self, col};
 
 /// How serious a finding is: errors make `validate` exit 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -373,39 +373,21 @@ pub fn validate(data: &mut Dataset, settings: &Settings) -> Result<Validated> {
             u16::MAX
         )));
     }
-    let mut pass = Pass {
+    let mut pass = Pass::new(
         settings,
-        paths: data.inputs.iter().map(|i| i.path.clone()).collect(),
-        dated: (0..data.inputs.len())
+        data.inputs.iter().map(|i| i.path.clone()).collect(),
+        (0..data.inputs.len())
             .map(|i| data.dated.contains(&i))
             .collect(),
-        out: Validated {
-            records_per_input: vec![0; data.inputs.len()],
-            ..Validated::default()
-        },
-        rows: Vec::new(),
-        pending: Vec::new(),
-        courses: FxMap::default(),
-        course_cond: Vec::new(),
-        states: Vec::new(),
-        raw_conditions: FxMap::default(),
-        conditions: Interner::default(),
-        instruments: FxMap::default(),
-        sexes: Interner::default(),
-        injectates: Interner::default(),
-        key: Vec::new(),
-        too_many_injectates: false,
-        last: None,
-        raw_sexes: FxMap::default(),
-        row_budget: crate::ingest::memory_budget().map_or(usize::MAX, |b| {
+        crate::ingest::memory_budget().map_or(usize::MAX, |b| {
             usize::try_from(b / BYTES_PER_ROW).unwrap_or(usize::MAX)
         }),
-    };
-    data.for_each_record(settings, |r| {
-        pass.record(r);
-        pass.check_memory(r)
-    })?;
+    );
+    let mut time = crate::output::Timings::start();
+    data.for_each_record(settings, &mut pass)?;
+    time.phase("read");
     let mut out = pass.finish();
+    time.phase("finish");
     file_findings(&mut out, data);
     sort_findings(&mut out.findings);
     Ok(out)
@@ -444,6 +426,176 @@ fn file_findings(out: &mut Validated, data: &Dataset) {
     }
 }
 
+impl Sink for Pass<'_> {
+    fn record(&mut self, r: &Record) -> Result<()> {
+        self.read_row(r);
+        self.check_memory(r)
+    }
+
+    fn fork(&self, parts: usize) -> Self {
+        Pass::new(
+            self.settings,
+            self.paths.clone(),
+            self.dated.clone(),
+            self.row_budget / parts.max(1),
+        )
+    }
+
+    fn join(&mut self, mut part: Self, lines: u64) {
+        let line = |l: u32| (u64::from(l) + lines).min(u64::from(u32::MAX)) as u32;
+        let shift = |f: &mut Finding| {
+            if let Some(l) = f.line.as_mut() {
+                *l += lines;
+            }
+        };
+        for row in &mut part.rows {
+            row.line = line(row.line);
+        }
+        for f in &mut part.out.findings {
+            shift(f);
+        }
+        for p in &mut part.pending {
+            shift(&mut p.finding);
+        }
+        if self.course_cond.is_empty() && self.rows.is_empty() && self.out.findings.is_empty() {
+            // The first part: taken whole.
+            let (budget, per_input) = (
+                self.row_budget,
+                std::mem::take(&mut self.out.records_per_input),
+            );
+            *self = part;
+            self.row_budget = budget;
+            for (a, b) in self.out.records_per_input.iter_mut().zip(per_input) {
+                *a += b;
+            }
+            self.out.records_read = self.out.records_per_input.iter().sum();
+            return;
+        }
+        // Values by text, courses by (patient_id, condition); then rows and findings.
+        let conditions: Vec<u32> = (part.conditions.values.iter())
+            .map(|v| self.conditions.id(v))
+            .collect();
+        let sexes: Vec<u16> = (part.sexes.values.iter())
+            .map(|v| self.sexes.id(v).min(u32::from(u16::MAX)) as u16)
+            .collect();
+        let injectates: Vec<u16> = (part.injectates.values.iter())
+            .map(|v| self.injectate_id(v))
+            .collect();
+        // In the part's order of first appearance, so that the courses keep the order in
+        // which the file holds them (the sorts after the last record are then quick).
+        let mut keys: Vec<Box<[u8]>> = vec![Box::default(); part.course_cond.len()];
+        for (key, id) in std::mem::take(&mut part.courses) {
+            keys[id as usize] = key;
+        }
+        let mut courses = vec![0u32; part.course_cond.len()];
+        for (id, key) in keys.into_iter().enumerate() {
+            let id = id as u32;
+            let mut key = key.into_vec();
+            let condition = match part.course_cond[id as usize] {
+                u32::MAX => u32::MAX,
+                c => {
+                    let c = conditions[c as usize];
+                    let n = key.len();
+                    key[n - 4..].copy_from_slice(&c.to_le_bytes());
+                    c
+                }
+            };
+            let a = match self.courses.get(key.as_slice()) {
+                Some(&a) => a,
+                None => {
+                    let a = self.course_cond.len() as u32;
+                    self.courses.insert(key.into_boxed_slice(), a);
+                    self.course_cond.push(condition);
+                    self.states.push(CourseState::default());
+                    a
+                }
+            };
+            courses[id as usize] = a;
+            // The part's rows come after this one's: its first values win only by an
+            // earlier day, as when read in one piece.
+            let b = part.states[id as usize];
+            let s = &mut self.states[a as usize];
+            s.rows += b.rows;
+            s.bad_day |= b.bad_day;
+            s.bad_injection |= b.bad_injection;
+            if let Some(v) = b.age.value {
+                s.age.offer(b.age.day, v);
+            }
+            if let Some(v) = b.sex.value {
+                s.sex.offer(b.sex.day, sexes[usize::from(v)]);
+            }
+            if let Some(v) = b.injectate.value {
+                s.injectate
+                    .offer(b.injectate.day, injectates[usize::from(v)]);
+            }
+        }
+        self.rows.reserve(part.rows.len());
+        self.rows.extend(part.rows.iter().map(|row| Row {
+            key: (u64::from(courses[(row.key >> 32) as usize]) << 32) | (row.key & 0xffff_ffff),
+            ..*row
+        }));
+        for mut p in part.pending {
+            p.course = courses[p.course as usize];
+            self.pending.push(p);
+        }
+        self.out.findings.append(&mut part.out.findings);
+        self.out.records_read += part.out.records_read;
+        for (a, b) in self
+            .out
+            .records_per_input
+            .iter_mut()
+            .zip(&part.out.records_per_input)
+        {
+            *a += b;
+        }
+        self.too_many_injectates |= part.too_many_injectates;
+    }
+}
+
+impl<'a> Pass<'a> {
+    fn new(
+        settings: &'a Settings,
+        paths: Vec<String>,
+        dated: Vec<bool>,
+        row_budget: usize,
+    ) -> Self {
+        Pass {
+            settings,
+            out: Validated {
+                records_per_input: vec![0; paths.len()],
+                ..Validated::default()
+            },
+            paths,
+            dated,
+            rows: Vec::new(),
+            pending: Vec::new(),
+            courses: FxMap::default(),
+            course_cond: Vec::new(),
+            states: Vec::new(),
+            raw_conditions: FxMap::default(),
+            conditions: Interner::default(),
+            instruments: FxMap::default(),
+            sexes: Interner::default(),
+            injectates: Interner::default(),
+            key: Vec::new(),
+            too_many_injectates: false,
+            last: None,
+            raw_sexes: FxMap::default(),
+            row_budget,
+        }
+    }
+
+    /// The id of an injectate; past 65,533 distinct ones, every further one is "other".
+    fn injectate_id(&mut self, text: &str) -> u16 {
+        if self.injectates.values.len() < usize::from(u16::MAX) - 1 {
+            self.injectates.id(text) as u16
+        } else {
+            self.too_many_injectates = true;
+            self.injectates.id("other") as u16
+        }
+    }
+}
+
 impl Pass<'_> {
     fn finding(
         &self,
@@ -463,7 +615,7 @@ impl Pass<'_> {
             column: Some(if withheld {
                 "date".to_string()
             } else {
-                source_column(self.settings, field)
+                crate::ingest::source_name(self.settings, field)
             }),
             value: Some(if withheld {
                 "(date withheld)".to_string()
@@ -493,7 +645,7 @@ impl Pass<'_> {
         )))
     }
 
-    fn record(&mut self, r: &Record) {
+    fn read_row(&mut self, r: &Record) {
         let f = &r.fields;
         if f.iter().all(|v| v.is_empty()) {
             return;
@@ -804,12 +956,7 @@ impl Pass<'_> {
             self.states[course as usize].sex.offer(day, id);
         }
         if !f[col::INJECTATE].is_empty() {
-            let id = if self.injectates.values.len() < usize::from(u16::MAX) - 1 {
-                self.injectates.id(f[col::INJECTATE]) as u16
-            } else {
-                self.too_many_injectates = true;
-                self.injectates.id("other") as u16
-            };
+            let id = self.injectate_id(f[col::INJECTATE]);
             self.states[course as usize].injectate.offer(day, id);
         }
     }
@@ -1080,16 +1227,6 @@ fn parse_day(text: &str) -> Option<i64> {
         return text.parse().ok();
     }
     schema::parse_whole(text)
-}
-
-/// The input column name of canonical `field` (the config file may map it).
-fn source_column(settings: &Settings, field: usize) -> String {
-    let name = FIELDS[field].name;
-    settings
-        .columns
-        .get(name)
-        .cloned()
-        .unwrap_or_else(|| name.to_string())
 }
 
 /// A value as findings show it: at most 80 characters, with the full length said.

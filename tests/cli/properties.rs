@@ -127,3 +127,94 @@ proptest! {
         }
     }
 }
+
+/// The stdout of `prolo ARGS` with `PROLO_PARTS=parts`.
+fn stdout_in_parts(args: &[&str], parts: usize) -> Vec<u8> {
+    let out = prolo()
+        .args(args)
+        .env("PROLO_PARTS", parts.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c == 0 || c == 3));
+    out.stdout
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    /// A file read in parts at once gives the very bytes of a file read in one piece: every
+    /// finding with its line, every number, the SHA-256. Quoted line ends, blank lines, CRLF
+    /// and defects land anywhere, also across the cuts.
+    #[test]
+    fn reading_in_parts_changes_nothing(seed in 0u64..1000, courses in 20u64..150, parts in 2usize..7, odd in any::<u64>()) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = prolo()
+            .args(["synth", "--courses", &courses.to_string(), "--seed", &seed.to_string(), "--defects", "--out", "-"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        // Odd but valid text at rows chosen by `odd`: a quoted injectate over two lines, a
+        // blank line, a CRLF line end.
+        let mut state = odd | 1;
+        for _ in 0..6 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let i = 1 + (state % (lines.len() as u64 - 1)) as usize;
+            match state % 3 {
+                0 => {
+                    let mut cells: Vec<String> = lines[i].split(',').map(str::to_string).collect();
+                    if cells.len() > 7 {
+                        cells[7] = "\"dextrose\n15%\"".into();
+                        lines[i] = cells.join(",");
+                    }
+                }
+                1 => lines.insert(i, String::new()),
+                _ => lines[i].push('\r'),
+            }
+        }
+        let path = write(dir.path(), "a.csv", format!("{}\n", lines.join("\n")));
+        let p = path.to_str().unwrap();
+        for args in [
+            vec!["validate", "--format", "json", p],
+            vec!["analyze", "--min-cell", "0", "--format", "json", p],
+        ] {
+            let whole = stdout_in_parts(&args, 1);
+            prop_assert!(!whole.is_empty());
+            let in_parts = stdout_in_parts(&args, parts);
+            prop_assert_eq!(String::from_utf8_lossy(&in_parts), String::from_utf8_lossy(&whole), "{:?}", args);
+        }
+    }
+}
+
+#[test]
+fn a_cut_inside_a_quoted_field_reads_the_file_in_one_piece() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("patient_id,condition,day,injection,pain,injectate\n");
+    for i in 0..10 {
+        text.push_str(&format!("P{i},knee_oa,0,1,6,\nP{i},knee_oa,30,0,x,\n"));
+    }
+    // The middle of the file is inside this quoted value.
+    text.push_str(&format!(
+        "P10,knee_oa,0,1,6,\"dextrose{}\"\n",
+        "\n15%".repeat(200)
+    ));
+    for i in 11..21 {
+        text.push_str(&format!("P{i},knee_oa,0,1,6,\nP{i},knee_oa,30,0,y,\n"));
+    }
+    let path = write(dir.path(), "q.csv", &text);
+    let args = ["validate", "--format", "json", path.to_str().unwrap()];
+    let whole = stdout_in_parts(&args, 1);
+    let report: serde_json::Value = serde_json::from_slice(&whole).unwrap();
+    // The bad pain scores after the quoted value are on the lines the file has them on.
+    let lines: Vec<u64> = findings(&report, "invalid pain")
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 20);
+    assert_eq!(lines[10], 2 + 20 + 201 + 1);
+    for parts in 2..5 {
+        assert_eq!(stdout_in_parts(&args, parts), whole, "{parts} parts");
+    }
+}

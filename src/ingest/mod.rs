@@ -19,6 +19,8 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::schema::{self, col, FIELDS};
 
+mod parts;
+
 /// Values sampled per column by the identifier guard.
 const GUARD_SAMPLE: usize = 1000;
 /// Number of canonical fields.
@@ -62,6 +64,16 @@ pub struct Record<'a> {
     pub line: u64,
     /// The trimmed text of each canonical field, in [`FIELDS`] order; "" when absent.
     pub fields: [&'a str; N_FIELDS],
+}
+
+/// What [`Dataset::for_each_record`] feeds the records to.
+pub trait Sink: Send + Sized {
+    fn record(&mut self, r: &Record) -> Result<()>;
+    /// An empty sink like this one, for one of `parts` parts of a file read at once.
+    fn fork(&self, parts: usize) -> Self;
+    /// Takes in what a fork saw, in file order; the fork's line numbers count from the
+    /// start of its part and are shifted by `lines`.
+    fn join(&mut self, part: Self, lines: u64);
 }
 
 /// The opened inputs, ready to be streamed once with [`Dataset::for_each_record`].
@@ -108,6 +120,12 @@ enum Source {
 
 struct CsvSource {
     reader: csv::Reader<Box<dyn Read>>,
+    /// Bytes before the first record (BOM and header line), newlines among them, and the
+    /// separator: what reading the file in parts needs.
+    body_start: u64,
+    header_lines: u64,
+    delimiter: u8,
+    gzip: bool,
     /// Column index of each canonical field.
     columns: [Option<usize>; N_FIELDS],
     width: usize,
@@ -283,17 +301,20 @@ impl Dataset {
         self.progress.clone()
     }
 
-    /// Streams every record of every input, in input order, to `f`; fills in the SHA-256 of
-    /// each input and the identifier guard's findings by value. Records can be read once.
-    pub fn for_each_record(
-        &mut self,
-        settings: &Settings,
-        mut f: impl FnMut(&Record) -> Result<()> + Send,
-    ) -> Result<()> {
+    /// Streams every record of every input to `sink`: in input order, or, for a large plain
+    /// CSV file, in parts read at once by forks of the sink, joined back in order. Fills in
+    /// the SHA-256 of each input and the identifier guard's findings by value. Records can
+    /// be read once.
+    pub fn for_each_record<S: Sink>(&mut self, settings: &Settings, sink: &mut S) -> Result<()> {
         for index in 0..self.sources.len() {
             match std::mem::replace(&mut self.sources[index], Source::Done) {
-                Source::Csv(src) => self.stream_csv(index, *src, settings, &mut f)?,
-                Source::Parquet(frame) => stream_frame(index, &frame, &mut f)?,
+                Source::Csv(src) => {
+                    let parts = self.parts(index, &src);
+                    if parts < 2 || !self.stream_parts(index, &src, parts, settings, sink)? {
+                        self.stream_csv(index, *src, settings, sink)?;
+                    }
+                }
+                Source::Parquet(frame) => stream_frame(index, &frame, sink)?,
                 Source::Done => {
                     return Err(Error::Runtime("records can be read once".into()));
                 }
@@ -306,6 +327,15 @@ impl Dataset {
     /// Fails when input `index` changed while it was read: it grew, shrank, was rewritten,
     /// deleted or replaced. What was read may then be neither the old file nor the new one.
     fn unchanged(&self, index: usize) -> Result<()> {
+        self.check_unchanged(index, true)
+    }
+
+    /// [`Dataset::unchanged`] before the file was read to the end.
+    fn unchanged_since_open(&self, index: usize) -> Result<()> {
+        self.check_unchanged(index, false)
+    }
+
+    fn check_unchanged(&self, index: usize, read: bool) -> Result<()> {
         let Some(Some(before)) = self.opened.get(index) else {
             return Ok(());
         };
@@ -327,7 +357,7 @@ impl Dataset {
         if now.id != before.id {
             return changed("the file was replaced by another file".into());
         }
-        if now.len != before.len || input.bytes_read != before.len {
+        if now.len != before.len || (read && input.bytes_read != before.len) {
             return changed(format!(
                 "the file changed size ({} bytes when opened, {} bytes now, {} bytes read)",
                 before.len, now.len, input.bytes_read
@@ -346,7 +376,7 @@ impl Dataset {
         index: usize,
         mut src: CsvSource,
         settings: &Settings,
-        f: &mut (impl FnMut(&Record) -> Result<()> + Send),
+        sink: &mut impl Sink,
     ) -> Result<()> {
         const BATCH: usize = 4096;
         let path = self.inputs[index].path.clone();
@@ -366,29 +396,10 @@ impl Dataset {
                 for batch in full_rx {
                     for record in &batch {
                         let line = record.position().map_or(0, |p| p.line());
-                        // One UTF-8 check for the whole record; a field is then a slice of it
-                        // (unless the record holds bytes that are not UTF-8 somewhere).
-                        let whole = std::str::from_utf8(record.as_slice()).ok();
-                        let mut fields = [""; N_FIELDS];
-                        for (k, c) in columns.iter().enumerate() {
-                            let Some(range) = c.and_then(|c| record.range(c)) else {
-                                continue;
-                            };
-                            let text = match whole.and_then(|w| w.get(range.clone())) {
-                                Some(text) => text,
-                                None => std::str::from_utf8(&record.as_slice()[range]).map_err(|_| {
-                                    Error::InvalidData(format!(
-                                        "{worker_path}: line {line}: column {}: bytes that are not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
-                                        FIELDS[k].name
-                                    ))
-                                })?,
-                            };
-                            fields[k] = text.trim();
-                        }
-                        f(&Record {
+                        sink.record(&Record {
                             file: index,
                             line,
-                            fields,
+                            fields: fields(record, &columns, &worker_path, line)?,
                         })?;
                     }
                     // The reader may have finished: a batch that is not taken back is dropped.
@@ -473,24 +484,35 @@ impl Dataset {
                 "{path}: line {line}: a quoted field opens and is never closed; expected a closing \" (a quote inside a field is written \"\")"
             )));
         }
-        self.inputs[index].sha256 = hex(&tally.sha.clone().finalize());
-        self.inputs[index].bytes_read = tally.bytes;
+        let sha = hex(&tally.sha.clone().finalize());
+        self.read_whole(index, settings, sha, tally.bytes, &sample);
+        Ok(())
+    }
+
+    /// Records what reading input `index` to the end learnt: its SHA-256 and length, and
+    /// the identifier guard's findings on the first values of each column.
+    fn read_whole(
+        &mut self,
+        index: usize,
+        settings: &Settings,
+        sha256: String,
+        bytes: u64,
+        sample: &[Vec<String>],
+    ) {
+        self.inputs[index].sha256 = sha256;
+        self.inputs[index].bytes_read = bytes;
         let file = File {
             index,
-            path: &path,
+            path: &self.inputs[index].path,
             settings,
             progress: self.progress.clone(),
         };
-        self.identifiers.extend(file.guard_values(&header, &sample));
-        Ok(())
+        let found = file.guard_values(&self.inputs[index].header, sample);
+        self.identifiers.extend(found);
     }
 }
 
-fn stream_frame(
-    index: usize,
-    frame: &DataFrame,
-    f: &mut (impl FnMut(&Record) -> Result<()> + Send),
-) -> Result<()> {
+fn stream_frame(index: usize, frame: &DataFrame, sink: &mut impl Sink) -> Result<()> {
     let columns: Vec<&StringChunked> = FIELDS
         .iter()
         .map(|field| Ok(frame.column(field.name)?.str()?))
@@ -500,13 +522,42 @@ fn stream_frame(
         for (k, c) in columns.iter().enumerate() {
             fields[k] = c.get(i).unwrap_or("").trim();
         }
-        f(&Record {
+        sink.record(&Record {
             file: index,
             line: i as u64 + 2,
             fields,
         })?;
     }
     Ok(())
+}
+
+/// The trimmed text of each canonical field of `record`.
+fn fields<'r>(
+    record: &'r csv::ByteRecord,
+    columns: &[Option<usize>; N_FIELDS],
+    path: &str,
+    line: u64,
+) -> Result<[&'r str; N_FIELDS]> {
+    // One UTF-8 check for the whole record; a field is then a slice of it (unless the
+    // record holds bytes that are not UTF-8 somewhere).
+    let whole = std::str::from_utf8(record.as_slice()).ok();
+    let mut fields = [""; N_FIELDS];
+    for (k, c) in columns.iter().enumerate() {
+        let Some(range) = c.and_then(|c| record.range(c)) else {
+            continue;
+        };
+        let text = match whole.and_then(|w| w.get(range.clone())) {
+            Some(text) => text,
+            None => std::str::from_utf8(&record.as_slice()[range]).map_err(|_| {
+                Error::InvalidData(format!(
+                    "{path}: line {line}: column {}: bytes that are not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
+                    FIELDS[k].name
+                ))
+            })?,
+        };
+        fields[k] = text.trim();
+    }
+    Ok(fields)
 }
 
 fn csv_error(path: &str, e: &csv::Error) -> Error {
@@ -539,8 +590,8 @@ impl Input {
     }
 }
 
-/// The input column name that holds canonical `field`.
-fn source_name(settings: &Settings, field: usize) -> String {
+/// The input column name that holds canonical `field` (the config file may map it).
+pub(crate) fn source_name(settings: &Settings, field: usize) -> String {
     let name = FIELDS[field].name;
     settings
         .columns
@@ -573,7 +624,7 @@ impl File<'_> {
             quoting: Quoting::default(),
             bytes: 0,
             since_record: 0,
-            max_record: memory_budget().map_or(256 << 20, |b| (b / 4).clamp(8 << 20, 256 << 20)),
+            max_record: max_record(),
             too_long: false,
         }));
         let mut raw = BufReader::with_capacity(
@@ -604,7 +655,9 @@ impl File<'_> {
             Box::new(raw)
         };
         let mut text = BufReader::with_capacity(1 << 20, text);
-        let head = self.header_line(&mut text)?;
+        let (head, body_start) = self.header_line(&mut text)?;
+        let header_lines = head.iter().filter(|b| **b == b'\n').count() as u64;
+        let gzip = magic.starts_with(&[0x1f, 0x8b]);
         let head_len = head.len() as u64;
         let separator = detect_separator(&head);
         let header = parse_header(&head, separator).map_err(|e| self.bad(e))?;
@@ -645,6 +698,10 @@ impl File<'_> {
         };
         let source = CsvSource {
             reader,
+            body_start,
+            header_lines,
+            delimiter: separator,
+            gzip,
             columns,
             width: header.len(),
             tally,
@@ -652,8 +709,9 @@ impl File<'_> {
         Ok((input, Source::Csv(Box::new(source)), ids))
     }
 
-    /// Reads the header line (to the first line end outside quotes), without its BOM.
-    fn header_line(&self, text: &mut impl BufRead) -> Result<Vec<u8>> {
+    /// Reads the header line (to the first line end outside quotes), without its BOM; and
+    /// the bytes it took, BOM included.
+    fn header_line(&self, text: &mut impl BufRead) -> Result<(Vec<u8>, u64)> {
         let mut head = Vec::new();
         let mut quoted = false;
         loop {
@@ -689,6 +747,7 @@ impl File<'_> {
                 break;
             }
         }
+        let taken = head.len() as u64;
         if head.starts_with(b"\xEF\xBB\xBF") {
             head.drain(..3);
         }
@@ -703,7 +762,7 @@ impl File<'_> {
                 e.valid_up_to()
             )));
         }
-        Ok(head)
+        Ok((head, taken))
     }
 
     fn parquet(&self, raw: Vec<u8>, sha256: String) -> Result<Opened> {
@@ -1039,6 +1098,12 @@ fn parse_header(head: &[u8], separator: u8) -> std::result::Result<Vec<String>, 
         Ok(false) => Err("line 1: no header line; expected column names".into()),
         Err(e) => Err(format!("line 1: the header cannot be read: {e}")),
     }
+}
+
+/// The longest record read: 256 MiB, or a quarter of the memory available if less (but at
+/// least 8 MiB).
+fn max_record() -> u64 {
+    memory_budget().map_or(256 << 20, |b| (b / 4).clamp(8 << 20, 256 << 20))
 }
 
 /// Bytes of memory prolo may use: `PROLO_MEMORY_LIMIT` (MiB) when set, else the memory the
