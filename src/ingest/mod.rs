@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::schema::{self, col, FIELDS};
 
+mod frame;
 mod parts;
 
 /// Values sampled per column by the identifier guard.
@@ -114,7 +115,7 @@ impl FileState {
 
 enum Source {
     Csv(Box<CsvSource>),
-    Parquet(DataFrame),
+    Parquet(Box<frame::ParquetSource>),
     Done,
 }
 
@@ -314,7 +315,10 @@ impl Dataset {
                         self.stream_csv(index, *src, settings, sink)?;
                     }
                 }
-                Source::Parquet(frame) => stream_frame(index, &frame, sink)?,
+                Source::Parquet(src) => {
+                    let path = self.inputs[index].path.clone();
+                    frame::stream(index, &path, &src, sink)?;
+                }
                 Source::Done => {
                     return Err(Error::Runtime("records can be read once".into()));
                 }
@@ -510,25 +514,6 @@ impl Dataset {
         let found = file.guard_values(&self.inputs[index].header, sample);
         self.identifiers.extend(found);
     }
-}
-
-fn stream_frame(index: usize, frame: &DataFrame, sink: &mut impl Sink) -> Result<()> {
-    let columns: Vec<&StringChunked> = FIELDS
-        .iter()
-        .map(|field| Ok(frame.column(field.name)?.str()?))
-        .collect::<Result<_>>()?;
-    for i in 0..frame.height() {
-        let mut fields = [""; N_FIELDS];
-        for (k, c) in columns.iter().enumerate() {
-            fields[k] = c.get(i).unwrap_or("").trim();
-        }
-        sink.record(&Record {
-            file: index,
-            line: i as u64 + 2,
-            fields,
-        })?;
-    }
-    Ok(())
 }
 
 /// The trimmed text of each canonical field of `record`.
@@ -783,10 +768,16 @@ impl File<'_> {
     }
 
     fn parquet_frame(&self, raw: Vec<u8>, sha256: String) -> Result<Opened> {
-        let frame = ParquetReader::new(Cursor::new(raw))
+        let damaged = |e: PolarsError| self.bad(format!("cannot be read as Parquet: {e}"));
+        let mut reader = ParquetReader::new(Cursor::new(raw.as_slice()));
+        let groups = frame::row_groups(reader.get_metadata().map_err(damaged)?);
+        // Only the first rows now (column names and the identifier guard); the rest is read
+        // a row group at a time as the records are streamed.
+        let head = reader
+            .with_slice(Some((0, GUARD_SAMPLE)))
             .finish()
-            .map_err(|e| self.bad(format!("cannot be read as Parquet: {e}")))?;
-        let header: Vec<String> = frame
+            .map_err(damaged)?;
+        let header: Vec<String> = head
             .get_column_names()
             .iter()
             .map(|s| s.to_string())
@@ -794,33 +785,12 @@ impl File<'_> {
         let plan = self.plan(&header)?;
         let mut sample = Vec::new();
         for name in &header {
-            let c = frame
-                .column(name)?
-                .head(Some(GUARD_SAMPLE))
-                .cast(&DataType::String)?;
+            let c = head.column(name)?.cast(&DataType::String)?;
             let ca = c.str()?;
-            sample.push(
-                (0..ca.len())
-                    .filter_map(|i| ca.get(i))
-                    .map(str::to_string)
-                    .collect(),
-            );
+            sample.push(ca.iter().flatten().map(str::to_string).collect());
         }
         let mut ids = self.guard_names(&header);
         ids.extend(self.guard_values(&header, &sample));
-        let height = frame.height();
-        let mut columns: Vec<Column> = Vec::with_capacity(N_FIELDS);
-        for (field, spec) in FIELDS.iter().enumerate() {
-            let c = match plan.iter().find(|(f, _)| *f == field) {
-                Some((_, src)) => frame
-                    .column(src)?
-                    .cast(&DataType::String)?
-                    .with_name(spec.name.into()),
-                None => Column::full_null(spec.name.into(), height, &DataType::String),
-            };
-            columns.push(c);
-        }
-        let frame = DataFrame::new(height, columns)?;
         let input = Input {
             path: self.path.to_string(),
             sha256,
@@ -828,7 +798,8 @@ impl File<'_> {
             header,
             bytes_read: 0,
         };
-        Ok((input, Source::Parquet(frame), ids))
+        let source = frame::ParquetSource { raw, plan, groups };
+        Ok((input, Source::Parquet(Box::new(source)), ids))
     }
 
     /// Which input column feeds which field; fails on duplicate or missing required columns.

@@ -111,6 +111,44 @@ fn parquet_reads_like_csv() {
     let a = results(analyze_json(&[csv.to_str().unwrap()], None));
     let b = results(analyze_json(&[pq.to_str().unwrap()], None));
     assert_eq!(a, b);
+    // Typed columns (as most Parquet writers make them), in row groups of 50 rows: the same
+    // results; and read in parts at once, every byte of the findings and the summary is the
+    // same.
+    let typed = dir.path().join("typed.parquet");
+    {
+        use polars::prelude::*;
+        let mut frame = CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(csv.clone()))
+            .unwrap()
+            .finish()
+            .unwrap();
+        assert!(frame.column("pain").unwrap().dtype().is_primitive_numeric());
+        ParquetWriter::new(std::fs::File::create(&typed).unwrap())
+            .with_row_group_size(Some(50))
+            .finish(&mut frame)
+            .unwrap();
+    }
+    assert_eq!(results(analyze_json(&[typed.to_str().unwrap()], None)), a);
+    let typed = typed.to_str().unwrap();
+    for args in [
+        vec!["validate", "--format", "json", typed],
+        vec!["analyze", "--min-cell", "0", "--format", "json", typed],
+    ] {
+        let run = |parts: &str| {
+            prolo()
+                .args(&args)
+                .env("PROLO_PARTS", parts)
+                .output()
+                .unwrap()
+                .stdout
+        };
+        let whole = run("1");
+        assert!(!whole.is_empty());
+        for parts in ["2", "3", "7"] {
+            assert_eq!(run(parts), whole, "{args:?} in {parts} parts");
+        }
+    }
 }
 
 #[test]

@@ -1,0 +1,165 @@
+//! Records of a Parquet file, read a row group at a time, in parts at once.
+//!
+//! Opening reads the file's metadata and first rows only. Streaming gives each core a run of
+//! row groups; a row group is decoded (only the columns used), cast to text a chunk at a time
+//! (so that `validate` sees the values as text, as from a CSV file) and fed to the part's
+//! fork of the sink; the forks are joined back in row order. At no time is the whole file
+//! held decoded.
+
+use std::io::Cursor;
+
+use polars::prelude::*;
+
+use super::{Record, Sink, N_FIELDS};
+use crate::error::{Error, Result};
+use crate::schema::FIELDS;
+
+/// Rows cast to text at a time.
+const CHUNK: usize = 1 << 16;
+
+/// A Parquet file, opened.
+pub(crate) struct ParquetSource {
+    pub(super) raw: Vec<u8>,
+    /// (field, column of the file) of each field the file has.
+    pub(super) plan: Vec<(usize, String)>,
+    /// (first row, rows) of each row group.
+    pub(super) groups: Vec<(usize, usize)>,
+}
+
+/// (first row, rows) of each row group of the file.
+pub(super) fn row_groups(meta: &FileMetadataRef) -> Vec<(usize, usize)> {
+    let mut at = 0;
+    meta.row_groups
+        .iter()
+        .map(|g| {
+            let group = (at, g.num_rows());
+            at += g.num_rows();
+            group
+        })
+        .collect()
+}
+
+/// Feeds every row of `src` (input `index`, at `path`) to `sink`, in parts on every core.
+pub(super) fn stream(
+    index: usize,
+    path: &str,
+    src: &ParquetSource,
+    sink: &mut impl Sink,
+) -> Result<()> {
+    let rows: usize = src.groups.iter().map(|g| g.1).sum();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = std::env::var("PROLO_PARTS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(cores)
+        .clamp(1, 64)
+        .min(src.groups.len().max(1));
+    // A row group goes to the part its first row falls in.
+    let mut runs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); parts];
+    for &g in &src.groups {
+        runs[(g.0 * parts / rows.max(1)).min(parts - 1)].push(g);
+    }
+    // The Parquet reader can panic on damaged data (found by fuzzing): such a file is
+    // invalid data, not a crash. The default panic message is kept off stderr meanwhile.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let read = if parts < 2 {
+        runs.iter()
+            .flatten()
+            .try_for_each(|&g| feed(index, &group(path, src, g)?, g.0, sink))
+    } else {
+        let forks = std::thread::scope(|scope| {
+            let threads: Vec<_> = runs
+                .iter()
+                .map(|run| {
+                    let mut part = sink.fork(parts);
+                    scope.spawn(move || -> Result<_> {
+                        for &g in run {
+                            feed(index, &group(path, src, g)?, g.0, &mut part)?;
+                        }
+                        Ok(part)
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|_| Err(damaged(path))))
+                .collect::<Vec<_>>()
+        });
+        forks.into_iter().try_for_each(|part| {
+            // Lines are row numbers + 2 already: nothing to shift.
+            sink.join(part?, 0);
+            Ok(())
+        })
+    };
+    std::panic::set_hook(hook);
+    read
+}
+
+fn damaged(path: &str) -> Error {
+    Error::InvalidData(format!(
+        "{path}: cannot be read as Parquet: the file is damaged; expected a complete Parquet file"
+    ))
+}
+
+/// Row group `(start, rows)` of `src`, decoded, with one column per field in [`FIELDS`]
+/// order (all null where the file lacks the field).
+fn group(path: &str, src: &ParquetSource, (start, rows): (usize, usize)) -> Result<DataFrame> {
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ParquetReader::new(Cursor::new(src.raw.as_slice()))
+            .with_columns(Some(src.plan.iter().map(|(_, c)| c.clone()).collect()))
+            .with_slice(Some((start, rows)))
+            .read_parallel(ParallelStrategy::None)
+            .finish()
+    }));
+    let frame = match read {
+        Ok(Ok(frame)) => frame,
+        Ok(Err(e)) => {
+            return Err(Error::InvalidData(format!(
+                "{path}: cannot be read as Parquet: {e}"
+            )))
+        }
+        Err(_) => return Err(damaged(path)),
+    };
+    let height = frame.height();
+    let mut columns: Vec<Column> = Vec::with_capacity(N_FIELDS);
+    for (field, spec) in FIELDS.iter().enumerate() {
+        let c = match src.plan.iter().find(|(f, _)| *f == field) {
+            Some((_, name)) => frame.column(name)?.clone().with_name(spec.name.into()),
+            None => Column::full_null(spec.name.into(), height, &DataType::String),
+        };
+        columns.push(c);
+    }
+    Ok(DataFrame::new(height, columns)?)
+}
+
+/// Feeds the rows of `frame`, the file's rows from `first` on, to `sink`, cast to text a
+/// chunk at a time.
+fn feed(index: usize, frame: &DataFrame, first: usize, sink: &mut impl Sink) -> Result<()> {
+    let mut at = 0;
+    while at < frame.height() {
+        let len = (frame.height() - at).min(CHUNK);
+        let chunk = frame.slice(at as i64, len);
+        let columns: Vec<Column> = FIELDS
+            .iter()
+            .map(|field| Ok(chunk.column(field.name)?.cast(&DataType::String)?))
+            .collect::<Result<_>>()?;
+        let text: Vec<Vec<Option<&str>>> = columns
+            .iter()
+            .map(|c| Ok(c.str()?.iter().collect()))
+            .collect::<Result<_>>()?;
+        for i in 0..len {
+            let mut fields = [""; N_FIELDS];
+            for (k, c) in text.iter().enumerate() {
+                fields[k] = c[i].unwrap_or("").trim();
+            }
+            sink.record(&Record {
+                file: index,
+                line: (first + at + i) as u64 + 2,
+                fields,
+            })?;
+        }
+        at += len;
+    }
+    Ok(())
+}
