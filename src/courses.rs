@@ -76,119 +76,202 @@ pub fn derive(
     v: &mut Validated,
     settings: &Settings,
 ) -> (Vec<OutcomeCourses>, Vec<(u32, Reason, String)>) {
-    let mut outcomes: Vec<Outcome> = vec![Outcome::Pain];
-    let mut used = vec![false; settings.instruments.len()];
-    for e in &v.records {
-        if !e.function.is_nan() {
-            used[e.instrument as usize] = true;
-        }
-    }
-    outcomes.extend(
-        (0..used.len())
-            .filter(|&i| used[i])
-            .map(|i| Outcome::Function(i as u16)),
-    );
-
-    let mut result = Vec::new();
-    let mut exclusions = Vec::new();
-    let mut inj_before: Vec<u32> = Vec::new();
-    let mut left_out = Vec::new();
-    for outcome in outcomes {
-        let instrument = outcome.instrument(settings);
-        let mut courses = Vec::new();
-        let mut points: Vec<(u32, f64)> = Vec::new();
-        let mut no_baseline = Excluded::default();
-        let mut no_followup = Excluded::default();
-        let label = match outcome {
-            Outcome::Pain => "pain".to_string(),
-            Outcome::Function(_) => format!("function ({})", instrument.name),
-        };
-        for (index, course) in v.courses.iter().enumerate() {
-            let rows = course.start..course.end;
-            let scores = |r: usize| score(&v.records, outcome, r);
-            if matches!(outcome, Outcome::Function(_)) && !rows.clone().any(|r| scores(r).is_some())
-            {
-                continue;
-            }
-            injections_before(&v.records, course.start, course.end, &mut inj_before);
-            let n_rows = (course.end - course.start) as u64;
-            let ib = |r: usize| inj_before[r - course.start];
-            let Some(baseline) = rows.clone().rev().filter(|&r| ib(r) == 0).find_map(scores) else {
-                no_baseline.records += n_rows;
-                no_baseline.courses += 1;
-                left_out.push((index as u32, Reason::NoBaseline, label.clone()));
-                continue;
-            };
-            let Some(last) = rows
-                .clone()
-                .rev()
-                .find(|&r| ib(r) >= 1 && scores(r).is_some())
-            else {
-                no_followup.records += n_rows;
-                no_followup.courses += 1;
-                left_out.push((index as u32, Reason::NoFollowUp, label.clone()));
-                continue;
-            };
-            let followup = scores(last).unwrap_or(f64::NAN);
-            let improvement = instrument.improvement(baseline, followup);
-            let responds =
-                |x: f64| is_responder(instrument, baseline, instrument.improvement(baseline, x));
-            let first = rows
-                .clone()
-                .find(|&r| ib(r) >= 1 && scores(r).is_some_and(responds));
-            let first_point = points.len();
-            for r in rows.clone() {
-                if let Some(s) = scores(r) {
-                    let own = points.len() > first_point;
-                    match points.last_mut() {
-                        Some(last) if own && last.0 == ib(r) => last.1 = s,
-                        _ => points.push((ib(r), s)),
-                    }
+    // The courses each function instrument was measured in (pain: every course).
+    let mut measured: Vec<Vec<u32>> = vec![Vec::new(); settings.instruments.len()];
+    for (index, course) in v.courses.iter().enumerate() {
+        for e in &v.records[course.start..course.end] {
+            if !e.function.is_nan() {
+                let m = &mut measured[e.instrument as usize];
+                if m.last() != Some(&(index as u32)) {
+                    m.push(index as u32);
                 }
             }
-            let trajectory = (first_point as u32, points.len() as u32);
-            courses.push(CourseOutcome {
-                condition: course.condition,
-                baseline,
-                followup,
-                injections: ib(last),
-                change: followup - baseline,
-                improvement,
-                responder: responds(followup),
-                time: first.map_or(ib(last), ib),
-                event: first.is_some(),
-                trajectory,
-            });
         }
-        let (kind, instrument_key) = match outcome {
-            Outcome::Pain => (1, 0),
-            Outcome::Function(i) => (2, i + 1),
-        };
-        for (reason, n) in [
-            (Reason::NoBaseline, no_baseline),
-            (Reason::NoFollowUp, no_followup),
-        ] {
-            if n.courses > 0 {
-                exclusions.push((
-                    ExclusionKey {
-                        reason,
-                        outcome: kind,
-                        instrument: instrument_key,
-                    },
-                    n,
-                ));
+    }
+    let mut outcomes: Vec<Outcome> = vec![Outcome::Pain];
+    outcomes.extend(
+        (0..measured.len())
+            .filter(|&i| !measured[i].is_empty())
+            .map(|i| Outcome::Function(i as u16)),
+    );
+    let all: Vec<u32> = (0..v.courses.len() as u32).collect();
+    let of = |outcome: Outcome| match outcome {
+        Outcome::Pain => &all,
+        Outcome::Function(i) => &measured[i as usize],
+    };
+    // Each outcome's courses in two halves, on two threads; the halves are joined in order.
+    let v_ref: &Validated = v;
+    let tasks: Vec<(usize, &[u32])> = outcomes
+        .iter()
+        .enumerate()
+        .flat_map(|(k, &o)| {
+            let which = of(o);
+            let (a, b) = which.split_at(which.len() / 2);
+            [(k, a), (k, b)]
+        })
+        .collect();
+    // Task i is outcome i / 2, half i % 2; results are put back in task order.
+    let run = |tasks: Vec<(usize, (usize, &[u32]))>| -> Vec<(usize, usize, Derived)> {
+        tasks
+            .into_iter()
+            .map(|(i, (k, which))| (i, k, derive_one(v_ref, settings, outcomes[k], which)))
+            .collect()
+    };
+    let (mine, theirs): (Vec<_>, Vec<_>) =
+        tasks.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let mut done = std::thread::scope(|scope| {
+        let other = scope.spawn(|| run(theirs));
+        let mut done = run(mine);
+        done.extend(other.join().expect("derivation thread"));
+        done
+    });
+    done.sort_by_key(|(i, _, _)| *i);
+    let mut parts: Vec<Vec<Derived>> = (0..outcomes.len()).map(|_| Vec::new()).collect();
+    for (_, k, d) in done {
+        parts[k].push(d);
+    }
+    let mut result = Vec::new();
+    let mut exclusions: Vec<(ExclusionKey, Excluded)> = Vec::new();
+    let mut left_out = Vec::new();
+    for halves in parts {
+        let mut joined: Option<OutcomeCourses> = None;
+        for (mut courses, found, missing) in halves {
+            match &mut joined {
+                None => joined = Some(courses),
+                Some(j) => {
+                    let shift = j.points.len() as u32;
+                    for c in &mut courses.courses {
+                        c.trajectory.0 += shift;
+                        c.trajectory.1 += shift;
+                    }
+                    j.courses.append(&mut courses.courses);
+                    j.points.append(&mut courses.points);
+                }
             }
+            for (key, n) in found {
+                match exclusions.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, e)) => {
+                        e.records += n.records;
+                        e.courses += n.courses;
+                    }
+                    None => exclusions.push((key, n)),
+                }
+            }
+            left_out.extend(missing);
         }
-        result.push(OutcomeCourses {
-            outcome,
-            courses,
-            points,
-        });
+        result.extend(joined);
     }
     for (key, n) in exclusions {
         v.add_excluded(key, n);
     }
     (result, left_out)
+}
+
+/// What deriving one outcome for some courses gives.
+type Derived = (OutcomeCourses, Found, LeftOut);
+
+/// Outcome exclusions found while deriving one outcome.
+type Found = Vec<(ExclusionKey, Excluded)>;
+/// Courses left out of one outcome: (course, reason, outcome label).
+type LeftOut = Vec<(u32, Reason, String)>;
+
+/// Derives `outcome` for courses `which` (indices into `v.courses`, ascending).
+fn derive_one(v: &Validated, settings: &Settings, outcome: Outcome, which: &[u32]) -> Derived {
+    let mut exclusions = Vec::new();
+    let mut inj_before: Vec<u32> = Vec::new();
+    let mut left_out = Vec::new();
+
+    let instrument = outcome.instrument(settings);
+    let mut courses = Vec::new();
+    let mut points: Vec<(u32, f64)> = Vec::new();
+    let mut no_baseline = Excluded::default();
+    let mut no_followup = Excluded::default();
+    let label = match outcome {
+        Outcome::Pain => "pain".to_string(),
+        Outcome::Function(_) => format!("function ({})", instrument.name),
+    };
+    for &index in which {
+        let course = &v.courses[index as usize];
+        let rows = course.start..course.end;
+        let scores = |r: usize| score(&v.records, outcome, r);
+        injections_before(&v.records, course.start, course.end, &mut inj_before);
+        let n_rows = (course.end - course.start) as u64;
+        let ib = |r: usize| inj_before[r - course.start];
+        let Some(baseline) = rows.clone().rev().filter(|&r| ib(r) == 0).find_map(scores) else {
+            no_baseline.records += n_rows;
+            no_baseline.courses += 1;
+            left_out.push((index, Reason::NoBaseline, label.clone()));
+            continue;
+        };
+        let Some(last) = rows
+            .clone()
+            .rev()
+            .find(|&r| ib(r) >= 1 && scores(r).is_some())
+        else {
+            no_followup.records += n_rows;
+            no_followup.courses += 1;
+            left_out.push((index, Reason::NoFollowUp, label.clone()));
+            continue;
+        };
+        let followup = scores(last).unwrap_or(f64::NAN);
+        let improvement = instrument.improvement(baseline, followup);
+        let responds =
+            |x: f64| is_responder(instrument, baseline, instrument.improvement(baseline, x));
+        let first = rows
+            .clone()
+            .find(|&r| ib(r) >= 1 && scores(r).is_some_and(responds));
+        let first_point = points.len();
+        for r in rows.clone() {
+            if let Some(s) = scores(r) {
+                let own = points.len() > first_point;
+                match points.last_mut() {
+                    Some(last) if own && last.0 == ib(r) => last.1 = s,
+                    _ => points.push((ib(r), s)),
+                }
+            }
+        }
+        let trajectory = (first_point as u32, points.len() as u32);
+        courses.push(CourseOutcome {
+            condition: course.condition,
+            baseline,
+            followup,
+            injections: ib(last),
+            change: followup - baseline,
+            improvement,
+            responder: responds(followup),
+            time: first.map_or(ib(last), ib),
+            event: first.is_some(),
+            trajectory,
+        });
+    }
+    let (kind, instrument_key) = match outcome {
+        Outcome::Pain => (1, 0),
+        Outcome::Function(i) => (2, i + 1),
+    };
+    for (reason, n) in [
+        (Reason::NoBaseline, no_baseline),
+        (Reason::NoFollowUp, no_followup),
+    ] {
+        if n.courses > 0 {
+            exclusions.push((
+                ExclusionKey {
+                    reason,
+                    outcome: kind,
+                    instrument: instrument_key,
+                },
+                n,
+            ));
+        }
+    }
+    (
+        OutcomeCourses {
+            outcome,
+            courses,
+            points,
+        },
+        exclusions,
+        left_out,
+    )
 }
 
 /// The score of `outcome` at row `r`, if one was recorded and valid.

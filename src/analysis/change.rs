@@ -93,7 +93,8 @@ pub fn row(
     let t = ttest::one_sample(&change);
     let q = describe::quartiles(&change);
     let mean_change = describe::mean(&change);
-    let sd_change = describe::sd(&change).filter(|s| *s > 0.0);
+    let sd = describe::sd(&change);
+    let sd_change = sd.filter(|s| *s > 0.0);
     let sd_baseline = describe::sd(&baseline).filter(|s| *s > 0.0);
     let n = courses.len() as u64;
     let responders = courses.iter().filter(|c| c.responder).count() as u64;
@@ -107,7 +108,7 @@ pub fn row(
         baseline_mean: describe::mean(&baseline),
         followup_mean: describe::mean(&followup),
         mean_change,
-        sd_change: describe::sd(&change),
+        sd_change: sd,
         ci_low: t.as_ref().and_then(|t| t.ci_low),
         ci_high: t.as_ref().and_then(|t| t.ci_high),
         median_change: q.as_ref().map(|q| q.median),

@@ -1,7 +1,5 @@
 //! Analysis 6, trajectory: mean score with 95% CI at each number of injections received so far.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use super::Groups;
@@ -26,13 +24,19 @@ pub fn analyse(groups: &[Groups]) -> Vec<TrajectoryRow> {
     let mut rows = Vec::new();
     for g in groups {
         for (condition, members) in &g.groups {
-            let mut by_k: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+            // Scores by k (injections so far), in course order.
+            let mut by_k: Vec<Vec<f64>> = Vec::new();
             for c in members {
                 for &(k, s) in &g.points[c.trajectory.0 as usize..c.trajectory.1 as usize] {
-                    by_k.entry(k).or_default().push(s);
+                    let k = k as usize;
+                    if k >= by_k.len() {
+                        by_k.resize_with(k + 1, Vec::new);
+                    }
+                    by_k[k].push(s);
                 }
             }
-            for (k, scores) in by_k {
+            for (k, scores) in by_k.into_iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+                let k = k as u32;
                 let t = ttest::one_sample(&scores);
                 rows.push(TrajectoryRow {
                     outcome: g.kind.to_string(),

@@ -138,7 +138,8 @@ pub struct Quartiles {
 /// R: `quantile(x, c(0.25, 0.5, 0.75))`.
 pub fn quartiles(x: &[f64]) -> Option<Quartiles> {
     let mut sorted = x.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    // Equal under total_cmp means the same bits: an unstable sort gives the same order.
+    sorted.sort_unstable_by(f64::total_cmp);
     Some(Quartiles {
         q1: quantile_type7(&sorted, 0.25)?,
         median: quantile_type7(&sorted, 0.5)?,

@@ -44,20 +44,22 @@ impl Ranking {
 ///
 /// R: `rank(x)` and `table(x)`.
 pub fn rank_average(x: &[f64]) -> Ranking {
-    let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    // (value, position) pairs sort without looking values up elsewhere; the order within a
+    // run of equal values does not matter, as they share one rank.
+    let mut order: Vec<(f64, usize)> = x.iter().copied().zip(0..).collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut ranks = vec![0.0; x.len()];
     let mut tie_sizes = Vec::new();
     let mut start = 0;
     while start < order.len() {
-        let value = x[order[start]];
+        let value = order[start].0;
         let mut end = start + 1;
-        while end < order.len() && x[order[end]] == value {
+        while end < order.len() && order[end].0 == value {
             end += 1;
         }
         // Positions start+1 ..= end (1-based) share their average.
         let rank = (start + 1 + end) as f64 / 2.0;
-        for &i in &order[start..end] {
+        for &(_, i) in &order[start..end] {
             ranks[i] = rank;
         }
         tie_sizes.push(end - start);
@@ -85,9 +87,16 @@ pub fn rank_average(x: &[f64]) -> Ranking {
 ///
 /// R: `table(x)`, `factor(x)`, `as.character(x)`.
 pub fn r_table_counts(x: &[f64]) -> Vec<usize> {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    // Equal values first (by their bits; -0 is 0), then each distinct value formatted once.
+    let mut distinct: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
     for &v in x {
-        *counts.entry(format!("{:.14e}", v + 0.0)).or_default() += 1;
+        *distinct.entry((v + 0.0).to_bits()).or_default() += 1;
+    }
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (bits, n) in distinct {
+        *counts
+            .entry(format!("{:.14e}", f64::from_bits(bits)))
+            .or_default() += n;
     }
     counts.into_values().collect()
 }
