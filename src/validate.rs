@@ -346,6 +346,8 @@ struct Pass<'a> {
     raw_sexes: FxMap<String, u16>,
     /// The most rows that fit in the memory available (see [`BYTES_PER_ROW`]).
     row_budget: usize,
+    /// About how many rows the inputs hold (0 when unknown).
+    expected_rows: usize,
 }
 
 /// Peak memory per encounter row of `analyze`, measured on 2,000,000 courses (about 116
@@ -382,6 +384,7 @@ pub fn validate(data: &mut Dataset, settings: &Settings) -> Result<Validated> {
         crate::ingest::memory_budget().map_or(usize::MAX, |b| {
             usize::try_from(b / BYTES_PER_ROW).unwrap_or(usize::MAX)
         }),
+        data.expected_rows(),
     );
     let mut time = crate::output::Timings::start();
     data.for_each_record(settings, &mut pass)?;
@@ -438,6 +441,7 @@ impl Sink for Pass<'_> {
             self.paths.clone(),
             self.dated.clone(),
             self.row_budget / parts.max(1),
+            self.expected_rows / parts.max(1),
         )
     }
 
@@ -558,7 +562,14 @@ impl<'a> Pass<'a> {
         paths: Vec<String>,
         dated: Vec<bool>,
         row_budget: usize,
+        expected_rows: usize,
     ) -> Self {
+        // Room for the rows and courses expected, so that the tables are not rebuilt as they
+        // grow (memory that is reserved but not yet used costs nothing).
+        let rows = expected_rows.min(row_budget);
+        let courses = rows / 4;
+        let mut course_table = FxMap::default();
+        course_table.reserve(courses);
         Pass {
             settings,
             out: Validated {
@@ -567,11 +578,11 @@ impl<'a> Pass<'a> {
             },
             paths,
             dated,
-            rows: Vec::new(),
+            rows: Vec::with_capacity(rows),
             pending: Vec::new(),
-            courses: FxMap::default(),
-            course_cond: Vec::new(),
-            states: Vec::new(),
+            courses: course_table,
+            course_cond: Vec::with_capacity(courses),
+            states: Vec::with_capacity(courses),
             raw_conditions: FxMap::default(),
             conditions: Interner::default(),
             instruments: FxMap::default(),
@@ -582,6 +593,7 @@ impl<'a> Pass<'a> {
             last: None,
             raw_sexes: FxMap::default(),
             row_budget,
+            expected_rows,
         }
     }
 
@@ -971,28 +983,31 @@ impl Pass<'_> {
         for (key, id) in std::mem::take(&mut self.courses) {
             course_keys[id as usize] = (key, self.course_cond[id as usize]);
         }
-        let mut order: Vec<u32> = (0..course_keys.len() as u32).collect();
+        let mut sorted_names = names.clone();
+        sorted_names.sort_unstable();
+        let condition_rank: Vec<u32> = names
+            .iter()
+            .map(|n| sorted_names.binary_search(n).unwrap_or(0) as u32)
+            .collect();
         let pid_of = |k: &[u8]| -> usize { k.iter().position(|b| *b == 0).unwrap_or(k.len()) };
-        // Stable: courses mostly arrive in this order (in runs, one per part of the file),
-        // which a stable sort merges in near-linear time.
-        order.sort_by(|&a, &b| {
-            let (ka, ca) = &course_keys[a as usize];
-            let (kb, cb) = &course_keys[b as usize];
-            let name = |c: &u32| names.get(*c as usize).map_or("", String::as_str);
-            ka[..pid_of(ka)]
-                .cmp(&kb[..pid_of(kb)])
-                .then_with(|| name(ca).cmp(name(cb)))
-        });
+        // (patient_id, condition rank + 1 (0: a patient seen without a condition), course):
+        // sorted by value, without looking anything up while sorting. Stable: courses mostly
+        // arrive in this order (in runs, one per part of the file), merged in near-linear time.
+        let mut order: Vec<(&[u8], u32, u32)> = (course_keys.iter().enumerate())
+            .map(|(id, (key, c))| {
+                let c = condition_rank.get(*c as usize).map_or(0, |r| r + 1);
+                (&key[..pid_of(key)], c, id as u32)
+            })
+            .collect();
+        order.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         let mut rank = vec![0u32; order.len()];
-        for (r, &c) in order.iter().enumerate() {
+        for (r, &(_, _, c)) in order.iter().enumerate() {
             rank[c as usize] = r as u32;
         }
         out.patients_read = {
             let mut n = 0;
             let mut last: Option<&[u8]> = None;
-            for &c in &order {
-                let k = &course_keys[c as usize].0;
-                let pid = &k[..pid_of(k)];
+            for &(pid, _, _) in &order {
                 if last != Some(pid) {
                     n += 1;
                     last = Some(pid);
@@ -1000,12 +1015,7 @@ impl Pass<'_> {
             }
             n
         };
-        let mut sorted_names = names.clone();
-        sorted_names.sort_unstable();
-        let condition_rank: Vec<u32> = names
-            .iter()
-            .map(|n| sorted_names.binary_search(n).unwrap_or(0) as u32)
-            .collect();
+        drop(order);
         out.conditions = sorted_names;
 
         for row in &mut self.rows {

@@ -125,18 +125,18 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
     let (outcomes, _) = courses::derive(&mut v, settings);
     let groups = group(&outcomes, &v.conditions, settings);
     // The analyses are independent: about half of the work runs on a second thread.
-    let (((sessions_to_response, logrank), kruskal_wallis, trajectory), rest) =
+    let (((sessions_to_response, logrank), kruskal_wallis, trajectory, table1), rest) =
         std::thread::scope(|scope| {
             let other = scope.spawn(|| {
                 (
                     response::analyse(&groups),
                     response::kruskal(&groups),
                     trajectory::analyse(&groups),
+                    table1::analyse(&v, &groups),
                 )
             });
             let rest = (
                 change::analyse(&groups, settings),
-                table1::analyse(&v, &groups),
                 waterfall(&outcomes, settings),
                 cohort::analyse(&v, settings),
                 sessions::analyse(&v),
@@ -144,7 +144,7 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
             );
             (other.join().expect("analysis thread"), rest)
         });
-    let (change, table1, waterfall, cohort, sessions_received, safety) = rest;
+    let (change, waterfall, cohort, sessions_received, safety) = rest;
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

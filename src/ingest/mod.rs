@@ -297,6 +297,24 @@ pub fn read_from(inputs: Vec<(String, Box<dyn Read>)>, settings: &Settings) -> R
 }
 
 impl Dataset {
+    /// About how many records the inputs hold: plain CSV files by their size, Parquet by
+    /// its metadata; 0 for what cannot be known before reading (gzip, standard input).
+    pub fn expected_rows(&self) -> usize {
+        /// Fewest bytes of a typical record line (the synthetic data has about 57).
+        const BYTES_PER_LINE: u64 = 48;
+        (self.sources.iter().enumerate())
+            .map(|(i, source)| match source {
+                Source::Csv(src) if !src.gzip => self
+                    .opened
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .map_or(0, |f| (f.len / BYTES_PER_LINE) as usize),
+                Source::Parquet(src) => src.groups.iter().map(|g| g.1).sum(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// A counter of the input bytes read so far (for a progress indicator).
     pub fn progress(&self) -> Arc<AtomicU64> {
         self.progress.clone()
