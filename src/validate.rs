@@ -989,14 +989,19 @@ impl Pass<'_> {
             .iter()
             .map(|n| sorted_names.binary_search(n).unwrap_or(0) as u32)
             .collect();
-        let pid_of = |k: &[u8]| -> usize { k.iter().position(|b| *b == 0).unwrap_or(k.len()) };
+        // A key is patient_id, a 0 byte, and the condition id (4 bytes) unless the course is
+        // a patient seen without a condition; patient_id may itself hold 0 bytes.
+        let pid_of = |k: &[u8], c: u32| -> usize {
+            k.len().saturating_sub(if c == u32::MAX { 1 } else { 5 })
+        };
         // (patient_id, condition rank + 1 (0: a patient seen without a condition), course):
         // sorted by value, without looking anything up while sorting. Stable: courses mostly
         // arrive in this order (in runs, one per part of the file), merged in near-linear time.
         let mut order: Vec<(&[u8], u32, u32)> = (course_keys.iter().enumerate())
             .map(|(id, (key, c))| {
+                let pid = &key[..pid_of(key, *c)];
                 let c = condition_rank.get(*c as usize).map_or(0, |r| r + 1);
-                (&key[..pid_of(key)], c, id as u32)
+                (pid, c, id as u32)
             })
             .collect();
         order.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));

@@ -1,5 +1,6 @@
 //! The integration test binary: runs the real `prolo` binary on small fixtures.
 
+mod adversarial;
 mod analyze;
 mod analyze_reference;
 mod fuzz_regressions;
