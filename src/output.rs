@@ -187,8 +187,17 @@ impl Timings {
     pub fn phase(&mut self, name: &str) {
         if let Some(start) = self.start {
             let now = std::time::Instant::now();
+            // Peak resident memory so far, where the system tells it.
+            let peak = std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("VmHWM:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                })
+                .map_or(String::new(), |kb| format!(", peak {} MiB", kb >> 10));
             eprintln!(
-                "prolo: {name:<12} {:>8.3} s (total {:.3} s)",
+                "prolo: {name:<12} {:>8.3} s (total {:.3} s{peak})",
                 (now - self.last).as_secs_f64(),
                 (now - start).as_secs_f64()
             );

@@ -385,6 +385,7 @@ pub fn validate(data: &mut Dataset, settings: &Settings) -> Result<Validated> {
             usize::try_from(b / BYTES_PER_ROW).unwrap_or(usize::MAX)
         }),
         data.expected_rows(),
+        data.expected_rows() / 4,
     );
     let mut time = crate::output::Timings::start();
     data.for_each_record(settings, &mut pass)?;
@@ -442,6 +443,9 @@ impl Sink for Pass<'_> {
             self.dated.clone(),
             self.row_budget / parts.max(1),
             self.expected_rows / parts.max(1),
+            // Every course: the first part's table becomes the joined one, and growing it
+            // while joining would hash every key again.
+            self.expected_rows / 4,
         )
     }
 
@@ -463,12 +467,14 @@ impl Sink for Pass<'_> {
         }
         if self.course_cond.is_empty() && self.rows.is_empty() && self.out.findings.is_empty() {
             // The first part: taken whole.
-            let (budget, per_input) = (
+            let (budget, expected, per_input) = (
                 self.row_budget,
+                self.expected_rows,
                 std::mem::take(&mut self.out.records_per_input),
             );
             *self = part;
             self.row_budget = budget;
+            self.expected_rows = expected;
             for (a, b) in self.out.records_per_input.iter_mut().zip(per_input) {
                 *a += b;
             }
@@ -563,11 +569,12 @@ impl<'a> Pass<'a> {
         dated: Vec<bool>,
         row_budget: usize,
         expected_rows: usize,
+        expected_courses: usize,
     ) -> Self {
         // Room for the rows and courses expected, so that the tables are not rebuilt as they
-        // grow (memory that is reserved but not yet used costs nothing).
+        // grow (memory that is reserved but not yet used costs little).
         let rows = expected_rows.min(row_budget);
-        let courses = rows / 4;
+        let courses = expected_courses.min(row_budget / 4);
         let mut course_table = FxMap::default();
         course_table.reserve(courses);
         Pass {

@@ -122,7 +122,12 @@ pub fn group<'a>(
 
 /// Runs every analysis on validated records.
 pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Summary {
+    // The analyses of encounters first: once the outcomes are derived, the encounters are
+    // let go of, so that they and the analyses' working memory are not held at once.
+    let sessions_received = sessions::analyse(&v);
+    let safety = safety::analyse(&v);
     let (outcomes, _) = courses::derive(&mut v, settings);
+    v.records = Vec::new();
     let groups = group(&outcomes, &v.conditions, settings);
     // The analyses are independent: about half of the work runs on a second thread.
     let (((sessions_to_response, logrank), kruskal_wallis, trajectory, table1), rest) =
@@ -139,12 +144,10 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
                 change::analyse(&groups, settings),
                 waterfall(&outcomes, settings),
                 cohort::analyse(&v, settings),
-                sessions::analyse(&v),
-                safety::analyse(&v),
             );
             (other.join().expect("analysis thread"), rest)
         });
-    let (change, waterfall, cohort, sessions_received, safety) = rest;
+    let (change, waterfall, cohort) = rest;
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

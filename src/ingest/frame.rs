@@ -10,7 +10,7 @@ use std::io::Cursor;
 
 use polars::prelude::*;
 
-use super::{Record, Sink, N_FIELDS};
+use super::{trim, Record, Sink, N_FIELDS};
 use crate::error::{Error, Result};
 use crate::schema::FIELDS;
 
@@ -151,7 +151,7 @@ fn feed(index: usize, frame: &DataFrame, first: usize, sink: &mut impl Sink) -> 
         for i in 0..len {
             let mut fields = [""; N_FIELDS];
             for (k, c) in text.iter().enumerate() {
-                fields[k] = c[i].unwrap_or("").trim();
+                fields[k] = trim(c[i].unwrap_or(""));
             }
             sink.record(&Record {
                 file: index,

@@ -558,9 +558,19 @@ fn fields<'r>(
                 ))
             })?,
         };
-        fields[k] = text.trim();
+        fields[k] = trim(text);
     }
     Ok(fields)
+}
+
+/// `text.trim()`, with a quick way out for the usual field that starts and ends in a visible
+/// ASCII character.
+fn trim(text: &str) -> &str {
+    let b = text.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
 }
 
 fn csv_error(path: &str, e: &csv::Error) -> Error {

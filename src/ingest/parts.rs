@@ -134,7 +134,8 @@ fn cuts(path: &str, body_start: u64, len: u64, parts: usize) -> Result<Vec<u64>>
     let mut cuts = vec![body_start];
     let mut window = vec![0u8; 1 << 16];
     for k in 1..parts as u64 {
-        let mut at = (body_start + (len - body_start) * k / parts as u64).max(cuts[cuts.len() - 1]);
+        let share = len.saturating_sub(body_start) * k / parts as u64;
+        let mut at = (body_start + share).max(cuts[cuts.len() - 1]);
         file.seek(SeekFrom::Start(at))
             .map_err(|e| Error::io(path, e))?;
         let cut = loop {
