@@ -28,12 +28,12 @@ pub(crate) struct ParquetSource {
 
 /// (first row, rows) of each row group of the file.
 pub(super) fn row_groups(meta: &FileMetadataRef) -> Vec<(usize, usize)> {
-    let mut at = 0;
+    let mut at = 0usize;
     meta.row_groups
         .iter()
         .map(|g| {
             let group = (at, g.num_rows());
-            at += g.num_rows();
+            at = at.saturating_add(g.num_rows());
             group
         })
         .collect()
@@ -46,7 +46,7 @@ pub(super) fn stream(
     src: &ParquetSource,
     sink: &mut impl Sink,
 ) -> Result<()> {
-    let rows: usize = src.groups.iter().map(|g| g.1).sum();
+    let rows = (src.groups.iter().map(|g| g.1)).fold(0usize, usize::saturating_add);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = std::env::var("PROLO_PARTS")
         .ok()
@@ -57,7 +57,8 @@ pub(super) fn stream(
     // A row group goes to the part its first row falls in.
     let mut runs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); parts];
     for &g in &src.groups {
-        runs[(g.0 * parts / rows.max(1)).min(parts - 1)].push(g);
+        let part = (g.0 as u128 * parts as u128 / rows.max(1) as u128) as usize;
+        runs[part.min(parts - 1)].push(g);
     }
     // The Parquet reader can panic on damaged data (found by fuzzing): such a file is
     // invalid data, not a crash. The default panic message is kept off stderr meanwhile.
@@ -136,7 +137,7 @@ fn group(path: &str, src: &ParquetSource, (start, rows): (usize, usize)) -> Resu
 /// Feeds the rows of `frame`, the file's rows from `first` on, to `sink`, cast to text a
 /// chunk at a time.
 fn feed(index: usize, frame: &DataFrame, first: usize, sink: &mut impl Sink) -> Result<()> {
-    let mut at = 0;
+    let mut at = 0usize;
     while at < frame.height() {
         let len = (frame.height() - at).min(CHUNK);
         let chunk = frame.slice(at as i64, len);
