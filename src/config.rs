@@ -23,6 +23,10 @@ pub struct Settings {
     pub columns: BTreeMap<String, String>,
     /// Input columns dropped before anything reads them (lower case).
     pub exclude_columns: Vec<String>,
+    /// Bytes of memory prolo may use; None: no limit known.
+    pub memory_limit: Option<u64>,
+    /// Parts a large file is read in at once; None: one per core for large files.
+    pub parts: Option<usize>,
 }
 
 impl Default for Settings {
@@ -36,7 +40,38 @@ impl Default for Settings {
             strict: false,
             columns: BTreeMap::new(),
             exclude_columns: Vec::new(),
+            memory_limit: None,
+            parts: None,
         }
+    }
+}
+
+/// The settings the environment gives: `PROLO_MEMORY_LIMIT` (MiB), else the memory the
+/// system says is available (`MemAvailable`, and the cgroup's limit where one is set); and
+/// `PROLO_PARTS`.
+pub fn from_environment(s: &mut Settings) {
+    let var = |name: &str| -> Option<u64> { std::env::var(name).ok()?.trim().parse().ok() };
+    s.memory_limit = var("PROLO_MEMORY_LIMIT")
+        .map(|mib| mib.saturating_mul(1 << 20))
+        .or_else(memory_available);
+    s.parts = var("PROLO_PARTS").map(|n| usize::try_from(n).unwrap_or(usize::MAX).clamp(1, 64));
+}
+
+/// Bytes of memory the system says are available; None when it does not say.
+fn memory_available() -> Option<u64> {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let available = read("/proc/meminfo").and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    let number = |p: &str| -> Option<u64> { read(p)?.trim().parse().ok() };
+    let cgroup = number("/sys/fs/cgroup/memory.max")
+        .map(|max| max.saturating_sub(number("/sys/fs/cgroup/memory.current").unwrap_or(0)));
+    match (available, cgroup) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
     }
 }
 

@@ -381,7 +381,7 @@ pub fn validate(data: &mut Dataset, settings: &Settings) -> Result<Validated> {
         (0..data.inputs.len())
             .map(|i| data.dated.contains(&i))
             .collect(),
-        crate::ingest::memory_budget().map_or(usize::MAX, |b| {
+        settings.memory_limit.map_or(usize::MAX, |b| {
             usize::try_from(b / BYTES_PER_ROW).unwrap_or(usize::MAX)
         }),
         data.expected_rows(),

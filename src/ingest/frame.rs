@@ -11,6 +11,7 @@ use std::io::Cursor;
 use polars::prelude::*;
 
 use super::{trim, Record, Sink, N_FIELDS};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::schema::FIELDS;
 
@@ -44,16 +45,15 @@ pub(super) fn stream(
     index: usize,
     path: &str,
     src: &ParquetSource,
+    settings: &Settings,
     sink: &mut impl Sink,
 ) -> Result<()> {
     let rows = (src.groups.iter().map(|g| g.1)).fold(0usize, usize::saturating_add);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let parts = std::env::var("PROLO_PARTS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
+    let parts = (settings.parts)
         .unwrap_or(cores)
-        .clamp(1, 64)
-        .min(src.groups.len().max(1));
+        .min(src.groups.len())
+        .max(1);
     // A row group goes to the part its first row falls in.
     let mut runs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); parts];
     for &g in &src.groups {

@@ -335,14 +335,14 @@ impl Dataset {
         for index in 0..self.sources.len() {
             match std::mem::replace(&mut self.sources[index], Source::Done) {
                 Source::Csv(src) => {
-                    let parts = self.parts(index, &src);
+                    let parts = self.parts(index, &src, settings);
                     if parts < 2 || !self.stream_parts(index, &src, parts, settings, sink)? {
                         self.stream_csv(index, *src, settings, sink)?;
                     }
                 }
                 Source::Parquet(src) => {
                     let path = self.inputs[index].path.clone();
-                    frame::stream(index, &path, &src, sink)?;
+                    frame::stream(index, &path, &src, settings, sink)?;
                 }
                 Source::Done => {
                     return Err(Error::Runtime("records can be read once".into()));
@@ -644,7 +644,7 @@ impl File<'_> {
             quoting: Quoting::default(),
             bytes: 0,
             since_record: 0,
-            max_record: max_record(),
+            max_record: max_record(self.settings),
             too_long: false,
         }));
         let mut raw = BufReader::with_capacity(
@@ -1108,34 +1108,8 @@ fn parse_header(head: &[u8], separator: u8) -> std::result::Result<Vec<String>, 
 
 /// The longest record read: 256 MiB, or a quarter of the memory available if less (but at
 /// least 8 MiB).
-fn max_record() -> u64 {
-    memory_budget().map_or(256 << 20, |b| (b / 4).clamp(8 << 20, 256 << 20))
-}
-
-/// Bytes of memory prolo may use: `PROLO_MEMORY_LIMIT` (MiB) when set, else the memory the
-/// system says is available (`MemAvailable`, and the cgroup's limit where one is set); None
-/// when neither is known.
-pub fn memory_budget() -> Option<u64> {
-    if let Some(mib) = std::env::var("PROLO_MEMORY_LIMIT")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        return Some(mib.saturating_mul(1 << 20));
-    }
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
-    let available = meminfo.as_deref().and_then(|m| {
-        m.lines()
-            .find_map(|l| l.strip_prefix("MemAvailable:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-    });
-    let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
-    let cgroup = read("/sys/fs/cgroup/memory.max")
-        .map(|max| max.saturating_sub(read("/sys/fs/cgroup/memory.current").unwrap_or(0)));
-    match (available, cgroup) {
-        (Some(a), Some(c)) => Some(a.min(c)),
-        (a, c) => a.or(c),
-    }
+fn max_record(settings: &Settings) -> u64 {
+    (settings.memory_limit).map_or(256 << 20, |b| (b / 4).clamp(8 << 20, 256 << 20))
 }
 
 #[cfg(test)]

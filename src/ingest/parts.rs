@@ -38,19 +38,16 @@ struct Part<S> {
 impl Dataset {
     /// Into how many parts input `index` is read: 1 unless it is a plain CSV file (not
     /// standard input, not gzip) of at least two [`MIN_PART`]s and more than one core is
-    /// free. `PROLO_PARTS` sets the number (for tests: any size).
-    pub(super) fn parts(&self, index: usize, src: &CsvSource) -> usize {
+    /// free. `settings.parts` (`PROLO_PARTS`) sets the number, for a file of any size.
+    pub(super) fn parts(&self, index: usize, src: &CsvSource, settings: &Settings) -> usize {
         let Some(Some(file)) = self.opened.get(index) else {
             return 1;
         };
         if src.gzip {
             return 1;
         }
-        if let Some(n) = std::env::var("PROLO_PARTS")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-        {
-            return n.clamp(1, 64);
+        if let Some(n) = settings.parts {
+            return n;
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         cores.min((file.len / MIN_PART) as usize).max(1)
@@ -92,6 +89,7 @@ impl Dataset {
                         columns: src.columns,
                         delimiter: src.delimiter,
                         width,
+                        max_record: super::max_record(settings),
                         progress: progress.clone(),
                         start: range[0],
                         end: range[1],
@@ -180,6 +178,7 @@ struct Job<'a> {
     columns: [Option<usize>; N_FIELDS],
     delimiter: u8,
     width: usize,
+    max_record: u64,
     progress: Arc<AtomicU64>,
     start: u64,
     end: u64,
@@ -197,7 +196,7 @@ impl Job<'_> {
             quoting: Quoting::new(self.delimiter),
             bytes: 0,
             since_record: 0,
-            max_record: super::max_record(),
+            max_record: self.max_record,
             too_long: false,
         }));
         // The last part ends like the whole text: with a line end added.
