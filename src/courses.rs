@@ -99,70 +99,35 @@ pub fn derive(
         Outcome::Pain => &all,
         Outcome::Function(i) => &measured[i as usize],
     };
-    // Each outcome's courses in two halves, on two threads; the halves are joined in order.
+    // Each outcome's courses in two halves: the first halves on this thread, the second
+    // halves on another; each outcome's halves are then joined in order.
     let v_ref: &Validated = v;
-    let tasks: Vec<(usize, &[u32])> = outcomes
-        .iter()
-        .enumerate()
-        .flat_map(|(k, &o)| {
-            let which = of(o);
-            let (a, b) = which.split_at(which.len() / 2);
-            [(k, a), (k, b)]
-        })
-        .collect();
-    // Task i is outcome i / 2, half i % 2; results are put back in task order.
-    let run = |tasks: Vec<(usize, (usize, &[u32]))>| -> Vec<(usize, usize, Derived)> {
-        tasks
-            .into_iter()
-            .map(|(i, (k, which))| (i, k, derive_one(v_ref, settings, outcomes[k], which)))
-            .collect()
+    let half = |o: Outcome, second: bool| -> Derived {
+        let which = of(o);
+        let (a, b) = which.split_at(which.len() / 2);
+        derive_one(v_ref, settings, o, if second { b } else { a })
     };
-    let (mine, theirs): (Vec<_>, Vec<_>) =
-        tasks.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
-    let mut done = std::thread::scope(|scope| {
-        let other = scope.spawn(|| run(theirs));
-        let mut done = run(mine);
-        done.extend(other.join().expect("derivation thread"));
-        done
+    let (firsts, seconds) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| outcomes.iter().map(|&o| half(o, true)).collect::<Vec<_>>());
+        let firsts: Vec<Derived> = outcomes.iter().map(|&o| half(o, false)).collect();
+        (firsts, other.join().expect("derivation thread"))
     });
-    done.sort_by_key(|(i, _, _)| *i);
-    let mut parts: Vec<Vec<Derived>> = (0..outcomes.len()).map(|_| Vec::new()).collect();
-    for (_, k, d) in done {
-        parts[k].push(d);
-    }
     let mut result = Vec::new();
-    let mut exclusions: Vec<(ExclusionKey, Excluded)> = Vec::new();
     let mut left_out = Vec::new();
-    for halves in parts {
-        let mut joined: Option<OutcomeCourses> = None;
-        for (mut courses, found, missing) in halves {
-            match &mut joined {
-                None => joined = Some(courses),
-                Some(j) => {
-                    let shift = j.points.len() as u32;
-                    for c in &mut courses.courses {
-                        c.trajectory.0 += shift;
-                        c.trajectory.1 += shift;
-                    }
-                    j.courses.append(&mut courses.courses);
-                    j.points.append(&mut courses.points);
-                }
-            }
-            for (key, n) in found {
-                match exclusions.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, e)) => {
-                        e.records += n.records;
-                        e.courses += n.courses;
-                    }
-                    None => exclusions.push((key, n)),
-                }
-            }
-            left_out.extend(missing);
+    for ((mut first, found, missing), (mut second, more, rest)) in firsts.into_iter().zip(seconds) {
+        let shift = first.points.len() as u32;
+        for c in &mut second.courses {
+            c.trajectory.0 += shift;
+            c.trajectory.1 += shift;
         }
-        result.extend(joined);
-    }
-    for (key, n) in exclusions {
-        v.add_excluded(key, n);
+        first.courses.append(&mut second.courses);
+        first.points.append(&mut second.points);
+        result.push(first);
+        for (key, n) in found.into_iter().chain(more) {
+            v.add_excluded(key, n);
+        }
+        left_out.extend(missing);
+        left_out.extend(rest);
     }
     (result, left_out)
 }

@@ -142,9 +142,9 @@ struct Tally {
     bytes: u64,
     /// Bytes of text read since the CSV reader last finished a record.
     since_record: u64,
-    /// The longest record read (bytes of text, plus the reader's look-ahead): 256 MiB, or a
-    /// quarter of the memory available if less (but at least 8 MiB). Longer means a quote that never closes or a
-    /// file without line ends, which would otherwise be held in memory whole.
+    /// The longest record read (bytes of text, plus the reader's look-ahead; see
+    /// [`max_record`]). Longer means a quote that never closes or a file without line ends,
+    /// which would otherwise be held in memory whole.
     max_record: u64,
     /// Set when one record ran past `max_record`.
     too_long: bool,
@@ -309,8 +309,8 @@ impl Dataset {
                     .get(i)
                     .and_then(Option::as_ref)
                     .map_or(0, |f| (f.len / BYTES_PER_LINE) as usize),
-                // Metadata can claim any number of rows (found by fuzzing: a damaged file
-                // that claimed billions made prolo reserve gigabytes); at most one per byte.
+                // Metadata can claim any number of rows (a damaged file, billions): at most
+                // one per byte of the file.
                 Source::Parquet(src) => src
                     .groups
                     .iter()
@@ -348,23 +348,15 @@ impl Dataset {
                     return Err(Error::Runtime("records can be read once".into()));
                 }
             }
-            self.unchanged(index)?;
+            self.unchanged(index, true)?;
         }
         Ok(())
     }
 
-    /// Fails when input `index` changed while it was read: it grew, shrank, was rewritten,
-    /// deleted or replaced. What was read may then be neither the old file nor the new one.
-    fn unchanged(&self, index: usize) -> Result<()> {
-        self.check_unchanged(index, true)
-    }
-
-    /// [`Dataset::unchanged`] before the file was read to the end.
-    fn unchanged_since_open(&self, index: usize) -> Result<()> {
-        self.check_unchanged(index, false)
-    }
-
-    fn check_unchanged(&self, index: usize, read: bool) -> Result<()> {
+    /// Fails when input `index` changed since it was opened: it grew, shrank, was rewritten,
+    /// deleted or replaced (and, once `read` to the end, when fewer or more bytes were read
+    /// than it held). What was read may then be neither the old file nor the new one.
+    fn unchanged(&self, index: usize, read: bool) -> Result<()> {
         let Some(Some(before)) = self.opened.get(index) else {
             return Ok(());
         };
@@ -398,8 +390,8 @@ impl Dataset {
         Ok(())
     }
 
-    /// Reads records on this thread and hands them, in batches, to `f` on a second one, so
-    /// that parsing the CSV and validating the records run on both cores.
+    /// Reads records on this thread and hands them, in batches, to `sink` on a second one,
+    /// so that parsing the CSV and validating the records run on both cores.
     fn stream_csv(
         &mut self,
         index: usize,
@@ -463,8 +455,7 @@ impl Dataset {
                     // The record's first line: the reader's line after the record's own line
                     // end, less that line end and the line breaks inside quoted fields. (The
                     // position the reader gives a record does not count blank lines before it.)
-                    let inner = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
-                    unterminated_line = src.reader.position().line().saturating_sub(inner);
+                    unterminated_line = unterminated(src.reader.position().line(), record);
                     line = unterminated_line.saturating_sub(1).max(2);
                     let mut position = csv::Position::new();
                     position.set_line(line);
@@ -479,12 +470,7 @@ impl Dataset {
                     }
                     if sampled < GUARD_SAMPLE {
                         sampled += 1;
-                        for (i, v) in record.iter().enumerate() {
-                            let v = String::from_utf8_lossy(v);
-                            if !v.trim().is_empty() {
-                                sample[i].push(v.into_owned());
-                            }
-                        }
+                        keep_sample(&mut sample, record);
                     }
                     n += 1;
                 }
@@ -538,6 +524,24 @@ impl Dataset {
         };
         let found = file.guard_values(&self.inputs[index].header, sample);
         self.identifiers.extend(found);
+    }
+}
+
+/// The line a record would start on had it no line end of its own: the reader's line after
+/// the record (`reader_line`) less the line breaks inside its quoted fields. (The position
+/// the reader gives a record itself does not count blank lines before it.)
+fn unterminated(reader_line: u64, record: &csv::ByteRecord) -> u64 {
+    let inner = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
+    reader_line.saturating_sub(inner)
+}
+
+/// Adds the non-blank values of `record` to the identifier guard's sample of each column.
+fn keep_sample(sample: &mut [Vec<String>], record: &csv::ByteRecord) {
+    for (column, v) in sample.iter_mut().zip(record.iter()) {
+        let v = String::from_utf8_lossy(v);
+        if !v.trim().is_empty() {
+            column.push(v.into_owned());
+        }
     }
 }
 

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::{
-    fields, hex, CsvSource, Dataset, Quotes, Quoting, Record, Sink, Tally, GUARD_SAMPLE, N_FIELDS,
+    fields, hex, keep_sample, unterminated, CsvSource, Dataset, Quotes, Quoting, Record, Sink,
+    Tally, GUARD_SAMPLE, N_FIELDS,
 };
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -68,7 +69,7 @@ impl Dataset {
             return Ok(false);
         };
         // The parts open the file again by its name: it must still be the file opened.
-        self.unchanged_since_open(index)?;
+        self.unchanged(index, false)?;
         let cuts = cuts(&path, src.body_start, opened.len, parts)?;
         if cuts.len() < 3 {
             return Ok(false);
@@ -227,17 +228,13 @@ impl Job<'_> {
                 return None;
             }
             // Lines count from the part's start: its first line is 1.
-            let inner = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
-            let line = reader.position().line().saturating_sub(1 + inner).max(1);
+            let line = unterminated(reader.position().line(), &record)
+                .saturating_sub(1)
+                .max(1);
             if self.first && sampled < GUARD_SAMPLE {
                 sampled += 1;
                 sample.resize(self.width, Vec::new());
-                for (i, v) in record.iter().enumerate() {
-                    let v = String::from_utf8_lossy(v);
-                    if !v.trim().is_empty() {
-                        sample[i].push(v.into_owned());
-                    }
-                }
+                keep_sample(&mut sample, &record);
             }
             let fields = fields(&record, &columns, self.path, line).ok()?;
             sink.record(&Record {
