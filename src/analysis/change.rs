@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Groups, ALL};
+use super::{copy_rows_of_all, Groups, ALL};
 use crate::config::Settings;
 use crate::courses::CourseOutcome;
 use crate::stats::{describe, finite, ttest, wilcoxon, wilson};
@@ -47,27 +47,36 @@ pub fn injections_group(n: u32, top: u64) -> String {
 
 /// Change rows for every outcome, condition ("all" first) and injections group ("all" first).
 pub fn analyse(groups: &[Groups], settings: &Settings) -> Vec<ChangeRow> {
-    let top = settings.injections_top.max(1);
+    let top = settings.injections_top.max(1) as u32;
     let mut rows = Vec::new();
     for g in groups {
-        for (condition, members) in &g.groups {
-            let mut push = |injections: String, courses: &[&CourseOutcome]| {
-                rows.push(row(g.kind, &g.instrument, condition, injections, courses));
-            };
-            push(ALL.to_string(), members);
-            let mut received: Vec<u32> = members
+        let all_rows = rows.len();
+        for (i, (condition, members)) in g.groups.iter().enumerate() {
+            if g.same_as_all(i) {
+                copy_rows_of_all(&mut rows, all_rows, condition, |r: &mut ChangeRow| {
+                    &mut r.condition
+                });
+                continue;
+            }
+            rows.push(row(
+                g.kind,
+                &g.instrument,
+                condition,
+                ALL.to_string(),
+                members,
+            ));
+            // Courses by injections received (1..=top), in course order.
+            let mut by_received: Vec<Vec<&CourseOutcome>> = vec![Vec::new(); top as usize + 1];
+            for &c in members {
+                by_received[c.injections.min(top) as usize].push(c);
+            }
+            for (k, subset) in by_received
                 .iter()
-                .map(|c| c.injections.min(top as u32))
-                .collect();
-            received.sort_unstable();
-            received.dedup();
-            for k in received {
-                let subset: Vec<&CourseOutcome> = members
-                    .iter()
-                    .copied()
-                    .filter(|c| c.injections.min(top as u32) == k)
-                    .collect();
-                push(injections_group(k, top), &subset);
+                .enumerate()
+                .filter(|(_, s)| !s.is_empty())
+            {
+                let injections = injections_group(k as u32, u64::from(top));
+                rows.push(row(g.kind, &g.instrument, condition, injections, subset));
             }
         }
     }
@@ -90,12 +99,17 @@ pub fn row(
         .filter(|c| c.baseline != 0.0)
         .map(|c| c.change / c.baseline * 100.0)
         .collect();
-    let t = ttest::one_sample(&change);
-    let q = describe::quartiles(&change);
-    let mean_change = describe::mean(&change);
-    let sd = describe::sd(&change);
+    let moments = describe::moments(&change);
+    let t = ttest::from_moments(&moments);
+    // One sort serves the quartiles and the signed rank test.
+    let mut sorted = change;
+    sorted.sort_unstable_by(f64::total_cmp);
+    let q = describe::quartiles_sorted(&sorted);
+    let mean_change = moments.mean;
+    let sd = moments.var.map(f64::sqrt);
     let sd_change = sd.filter(|s| *s > 0.0);
-    let sd_baseline = describe::sd(&baseline).filter(|s| *s > 0.0);
+    let baseline = describe::moments(&baseline);
+    let sd_baseline = baseline.var.map(f64::sqrt).filter(|s| *s > 0.0);
     let n = courses.len() as u64;
     let responders = courses.iter().filter(|c| c.responder).count() as u64;
     let ci = wilson::wilson(responders, n);
@@ -105,7 +119,7 @@ pub fn row(
         condition: condition.to_string(),
         injections,
         n: Some(n),
-        baseline_mean: describe::mean(&baseline),
+        baseline_mean: baseline.mean,
         followup_mean: describe::mean(&followup),
         mean_change,
         sd_change: sd,
@@ -115,7 +129,7 @@ pub fn row(
         q1: q.as_ref().map(|q| q.q1),
         q3: q.as_ref().map(|q| q.q3),
         t_p: t.as_ref().and_then(|t| t.p),
-        wilcoxon_p: wilcoxon::signed_rank(&change).and_then(|w| finite(w.p)),
+        wilcoxon_p: wilcoxon::signed_rank_sorted(&sorted).and_then(|w| finite(w.p)),
         srm: mean_change.zip(sd_change).and_then(|(m, s)| finite(m / s)),
         effect_size: mean_change
             .zip(sd_baseline)

@@ -89,6 +89,31 @@ pub struct Groups<'a> {
     pub groups: Vec<(String, Vec<&'a CourseOutcome>)>,
 }
 
+impl Groups<'_> {
+    /// `true` when group `i` is a condition holding every course of the outcome (the only
+    /// condition measured with it): its statistics are those of "all", group 0. A
+    /// condition's courses are a subsequence of "all"; as many of them means the same ones
+    /// in the same order.
+    pub fn same_as_all(&self, i: usize) -> bool {
+        i > 0 && self.groups[i].1.len() == self.groups[0].1.len()
+    }
+}
+
+/// Appends copies of `rows[from..]` (the rows of "all") labelled with `condition`, for a
+/// condition with the same courses (see [`Groups::same_as_all`]).
+pub fn copy_rows_of_all<T: Clone>(
+    rows: &mut Vec<T>,
+    from: usize,
+    condition: &str,
+    label: impl Fn(&mut T) -> &mut String,
+) {
+    for i in from..rows.len() {
+        let mut row = rows[i].clone();
+        *label(&mut row) = condition.to_string();
+        rows.push(row);
+    }
+}
+
 /// Splits each outcome's courses by condition (conditions with at least one course).
 pub fn group<'a>(
     outcomes: &'a [OutcomeCourses],
@@ -130,24 +155,24 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
     v.records = Vec::new();
     let groups = group(&outcomes, &v.conditions, settings);
     // The analyses are independent: about half of the work runs on a second thread.
-    let (((sessions_to_response, logrank), kruskal_wallis, trajectory, table1), rest) =
+    let (((sessions_to_response, logrank), kruskal_wallis, trajectory), rest) =
         std::thread::scope(|scope| {
             let other = scope.spawn(|| {
                 (
                     response::analyse(&groups),
                     response::kruskal(&groups),
                     trajectory::analyse(&groups),
-                    table1::analyse(&v, &groups),
                 )
             });
             let rest = (
                 change::analyse(&groups, settings),
                 waterfall(&outcomes, settings),
                 cohort::analyse(&v, settings),
+                table1::analyse(&v, &groups),
             );
             (other.join().expect("analysis thread"), rest)
         });
-    let (change, waterfall, cohort) = rest;
+    let (change, waterfall, cohort, table1) = rest;
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

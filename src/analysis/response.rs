@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Groups, ALL};
+use super::{copy_rows_of_all, Groups, ALL};
 use crate::stats::kaplan_meier::KaplanMeier;
 use crate::stats::{finite, kruskal, logrank};
 
@@ -66,7 +66,14 @@ pub fn analyse(groups: &[Groups]) -> (Vec<ResponseRow>, Vec<LogRankRow>) {
     let mut rows = Vec::new();
     let mut tests = Vec::new();
     for g in groups {
-        for (condition, members) in &g.groups {
+        let all_row = rows.len();
+        for (i, (condition, members)) in g.groups.iter().enumerate() {
+            if g.same_as_all(i) {
+                copy_rows_of_all(&mut rows, all_row, condition, |r: &mut ResponseRow| {
+                    &mut r.condition
+                });
+                continue;
+            }
             let times: Vec<f64> = members.iter().map(|c| f64::from(c.time)).collect();
             let events: Vec<bool> = members.iter().map(|c| c.event).collect();
             rows.push(curve(g.kind, &g.instrument, condition, &times, &events));

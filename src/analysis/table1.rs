@@ -56,20 +56,24 @@ pub struct Table1Row {
 pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
     let mut names = vec![ALL.to_string()];
     names.extend(v.conditions.iter().cloned());
+    // Courses by condition, in course order, from one pass.
+    let mut by_condition: Vec<Vec<&crate::validate::Course>> = vec![Vec::new(); names.len()];
+    for c in &v.courses {
+        if let Some(list) = by_condition.get_mut(c.condition as usize + 1) {
+            list.push(c);
+        }
+    }
+    by_condition[0] = v.courses.iter().collect();
     let mut rows = Vec::new();
-    for (k, name) in names.iter().enumerate() {
-        let courses: Vec<_> = v
-            .courses
-            .iter()
-            .filter(|c| k == 0 || c.condition as usize == k - 1)
-            .collect();
+    for (name, courses) in names.iter().zip(&by_condition) {
         if courses.is_empty() {
             continue;
         }
         let ages: Vec<f64> = courses.iter().filter_map(|c| c.age).collect();
+        let ages = describe::moments(&ages);
         let tally = |values: &[String], id: &dyn Fn(&crate::validate::Course) -> Option<u16>| {
             let mut counts = vec![0u64; values.len() + 1];
-            for c in &courses {
+            for c in courses {
                 counts[id(c).map_or(values.len(), usize::from)] += 1;
             }
             let mut t: Vec<(String, Option<u64>)> = values
@@ -101,12 +105,13 @@ pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
                     .map(|(_, m)| m.as_slice())
                     .unwrap_or(&[]);
                 let x: Vec<f64> = members.iter().map(|c| c.baseline).collect();
+                let m = describe::moments(&x);
                 Baseline {
                     outcome: g.kind.to_string(),
                     instrument: g.instrument.clone(),
                     n: Some(x.len() as u64),
-                    mean: describe::mean(&x),
-                    sd: describe::sd(&x),
+                    mean: m.mean,
+                    sd: m.var.map(f64::sqrt),
                 }
             })
             .filter(|b| {
@@ -118,9 +123,9 @@ pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
         rows.push(Table1Row {
             condition: name.clone(),
             courses: Some(courses.len() as u64),
-            age_n: Some(ages.len() as u64),
-            age_mean: describe::mean(&ages),
-            age_sd: describe::sd(&ages),
+            age_n: Some(ages.n as u64),
+            age_mean: ages.mean,
+            age_sd: ages.var.map(f64::sqrt),
             sex: tally(&v.sexes, &|c| c.sex),
             injectate: tally(&v.injectates, &|c| c.injectate),
             baseline,

@@ -56,12 +56,33 @@ pub fn mean(x: &[f64]) -> Option<f64> {
 ///
 /// R: `var(x)`.
 pub fn var(x: &[f64]) -> Option<f64> {
-    if x.len() < 2 {
-        return None;
+    moments(x).var
+}
+
+/// The mean and variance of a sample, computed once for callers that need both.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    /// Number of values.
+    pub n: usize,
+    /// As [`mean`].
+    pub mean: Option<f64>,
+    /// As [`var`].
+    pub var: Option<f64>,
+}
+
+/// [`mean`] and [`var`] of `x`, with the mean computed once (the same values as the two
+/// functions give).
+pub fn moments(x: &[f64]) -> Moments {
+    let mean = mean(x);
+    let var = mean.filter(|_| x.len() >= 2).and_then(|m| {
+        let ss = compensated_sum(x.iter().map(|&v| (v - m) * (v - m)));
+        finite(ss / (x.len() - 1) as f64)
+    });
+    Moments {
+        n: x.len(),
+        mean,
+        var,
     }
-    let m = mean(x)?;
-    let ss = compensated_sum(x.iter().map(|&v| (v - m) * (v - m)));
-    finite(ss / (x.len() - 1) as f64)
 }
 
 /// Sample standard deviation with denominator `n - 1`; `None` for `n < 2`.
@@ -140,10 +161,15 @@ pub fn quartiles(x: &[f64]) -> Option<Quartiles> {
     let mut sorted = x.to_vec();
     // Equal under total_cmp means the same bits: an unstable sort gives the same order.
     sorted.sort_unstable_by(f64::total_cmp);
+    quartiles_sorted(&sorted)
+}
+
+/// [`quartiles`] of a sample already sorted by `f64::total_cmp`.
+pub fn quartiles_sorted(sorted: &[f64]) -> Option<Quartiles> {
     Some(Quartiles {
-        q1: quantile_type7(&sorted, 0.25)?,
-        median: quantile_type7(&sorted, 0.5)?,
-        q3: quantile_type7(&sorted, 0.75)?,
+        q1: quantile_type7(sorted, 0.25)?,
+        median: quantile_type7(sorted, 0.5)?,
+        q3: quantile_type7(sorted, 0.75)?,
     })
 }
 

@@ -1,7 +1,7 @@
 //! One-sample Student t test of mean 0 with its 95% confidence interval for
 //! the mean, as R's `t.test(x)`.
 
-use super::describe::{mean, var};
+use super::describe::{moments, Moments};
 use super::dist::{pt_two_sided, qt};
 use super::tolerance::TTEST_ESSENTIALLY_CONSTANT;
 use super::{finite, CONFIDENCE_LEVEL};
@@ -46,12 +46,16 @@ pub struct OneSampleT {
 ///
 /// R: `t.test(x)` (`$estimate`, `$conf.int`, `$p.value`, `$statistic`).
 pub fn one_sample(x: &[f64]) -> Option<OneSampleT> {
-    if x.is_empty() || x.iter().any(|v| !v.is_finite()) {
-        return None;
-    }
-    let n = x.len();
-    let mx = mean(x)?;
-    let Some(vx) = var(x) else {
+    from_moments(&moments(x))
+}
+
+/// [`one_sample`] from the sample's [`Moments`], for callers that need them too.
+///
+/// A sample with a non-finite value has no finite mean, so `None` for it as for an empty one.
+pub fn from_moments(m: &Moments) -> Option<OneSampleT> {
+    let n = m.n;
+    let mx = m.mean?;
+    let Some(vx) = m.var else {
         return Some(OneSampleT {
             n,
             mean: mx,

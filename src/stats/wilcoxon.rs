@@ -3,7 +3,7 @@
 
 use super::dist::{pnorm, Tail};
 use super::finite;
-use super::rank::rank_average;
+use super::rank::tie_cubes;
 
 /// R uses the exact null distribution when there are fewer than this many
 /// non-zero values (and no ties and no zeros).
@@ -61,23 +61,61 @@ pub struct WilcoxonResult {
 ///
 /// R: `wilcox.test(x)` (`mu = 0`, `exact = NULL`, `correct = TRUE`).
 pub fn signed_rank(x: &[f64]) -> Option<WilcoxonResult> {
-    let present: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
-    let nonzero: Vec<f64> = present.iter().copied().filter(|&v| v != 0.0).collect();
-    let zeros = nonzero.len() < present.len();
-    let n = nonzero.len();
+    let mut sorted = x.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    signed_rank_sorted(&sorted)
+}
+
+/// [`signed_rank`] of a sample already sorted by `f64::total_cmp` (so that one sort serves
+/// this test and the quartiles).
+///
+/// The values in order of `|x|` are the negative ones from the last to the first merged with
+/// the positive ones, so the ranks of `|x|` and their tie groups, in increasing order of
+/// `|x|` as R's `rank` and `table` give them, come from one walk without another sort.
+pub fn signed_rank_sorted(sorted: &[f64]) -> Option<WilcoxonResult> {
+    // total_cmp puts NaNs with the sign bit first and the others last.
+    let first = sorted.iter().position(|v| !v.is_nan())?;
+    let last = sorted.iter().rposition(|v| !v.is_nan())?;
+    let present = &sorted[first..=last];
+    let negative = &present[..present.partition_point(|&v| v < 0.0)];
+    let positive = &present[present.partition_point(|&v| v <= 0.0)..];
+    let n = negative.len() + positive.len();
+    let zeros = n < present.len();
     if n == 0 {
         return None;
     }
-    let abs: Vec<f64> = nonzero.iter().map(|v| v.abs()).collect();
-    let ranking = rank_average(&abs);
-    let v: f64 = nonzero
-        .iter()
-        .zip(&ranking.ranks)
-        .filter(|(&xi, _)| xi > 0.0)
-        .map(|(_, &r)| r)
-        .sum();
+    // Walk |x| upwards: negatives from the end of their run, positives from the start.
+    let (mut i, mut j) = (negative.len(), 0);
+    let mut below = 0; // values ranked so far
+    let mut v = 0.0;
+    let mut tie_sizes = Vec::new();
+    while below < n {
+        let a = match (i.checked_sub(1).map(|k| -negative[k]), positive.get(j)) {
+            (Some(a), Some(&b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => unreachable!("below < n leaves a value"),
+        };
+        let mut t = 0;
+        while i > 0 && -negative[i - 1] == a {
+            i -= 1;
+            t += 1;
+        }
+        let mut up = 0;
+        while j < positive.len() && positive[j] == a {
+            j += 1;
+            up += 1;
+        }
+        t += up;
+        // Ranks below+1 ..= below+t share their average (a half-integer: sums are exact).
+        let rank = (2 * below + t + 1) as f64 / 2.0;
+        v += rank * up as f64;
+        tie_sizes.push(t);
+        below += t;
+    }
+    let ties = tie_sizes.iter().any(|&t| t > 1);
     let nf = n as f64;
-    if n < EXACT_MAX_N && !ranking.has_ties() && !zeros {
+    if n < EXACT_MAX_N && !ties && !zeros {
         let p = exact_two_sided(v, n);
         return Some(WilcoxonResult {
             p,
@@ -87,7 +125,7 @@ pub fn signed_rank(x: &[f64]) -> Option<WilcoxonResult> {
         });
     }
     let z = v - nf * (nf + 1.0) / 4.0;
-    let sigma = (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0 - ranking.tie_cubes() / 48.0).sqrt();
+    let sigma = (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0 - tie_cubes(&tie_sizes) / 48.0).sqrt();
     let correction = if z > 0.0 {
         0.5
     } else if z < 0.0 {
@@ -138,7 +176,67 @@ fn exact_two_sided(v: f64, n: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::rank::rank_average;
     use crate::stats::tolerance::agrees_with_reference;
+    use proptest::prelude::*;
+
+    /// V, n, ties and zeros by the definition: rank |x| of the non-zero values.
+    fn by_definition(x: &[f64]) -> Option<(f64, usize, f64, bool, bool)> {
+        let present: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
+        let nonzero: Vec<f64> = present.iter().copied().filter(|&v| v != 0.0).collect();
+        if nonzero.is_empty() {
+            return None;
+        }
+        let abs: Vec<f64> = nonzero.iter().map(|v| v.abs()).collect();
+        let ranking = rank_average(&abs);
+        let v = (nonzero.iter().zip(&ranking.ranks))
+            .filter(|(&xi, _)| xi > 0.0)
+            .map(|(_, &r)| r)
+            .sum();
+        let zeros = nonzero.len() < present.len();
+        Some((
+            v,
+            nonzero.len(),
+            ranking.tie_cubes(),
+            ranking.has_ties(),
+            zeros,
+        ))
+    }
+
+    proptest! {
+        // The walk over the sorted values gives the statistic, the tie term and the method
+        // that ranking |x| gives, on samples with ties, zeros (also -0), NaN and infinities.
+        #[test]
+        fn sorted_walk_ranks_as_the_definition(
+            x in prop::collection::vec(prop_oneof![
+                8 => (-6i32..7).prop_map(|v| f64::from(v) / 2.0),
+                1 => Just(-0.0),
+                1 => Just(f64::NAN),
+                1 => prop_oneof![Just(f64::INFINITY), Just(f64::NEG_INFINITY)],
+                2 => -1e3f64..1e3,
+            ], 0..80)
+        ) {
+            let got = signed_rank(&x);
+            match by_definition(&x) {
+                None => prop_assert_eq!(got, None),
+                Some((v, n, cubes, ties, zeros)) => {
+                    let got = got.unwrap();
+                    prop_assert_eq!(got.v, v);
+                    prop_assert_eq!(got.n, n);
+                    let exact = n < EXACT_MAX_N && !ties && !zeros;
+                    prop_assert_eq!(got.method == WilcoxonMethod::Exact, exact);
+                    if !exact {
+                        let nf = n as f64;
+                        let z = v - nf * (nf + 1.0) / 4.0;
+                        let sigma = (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0 - cubes / 48.0).sqrt();
+                        let z = (z - 0.5 * z.signum() * f64::from(u8::from(z != 0.0))) / sigma;
+                        let p = 2.0 * pnorm(z, Tail::Lower).min(pnorm(z, Tail::Upper));
+                        prop_assert_eq!(got.p, p);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn subset_counts() {
