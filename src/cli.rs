@@ -96,12 +96,12 @@ pub struct AnalyzeArgs {
     /// Function instruments default to their MCID in points (see `prolo schema`).
     #[arg(long, value_name = "OUTCOME=T")]
     pub responder: Vec<String>,
-    /// Small-cell threshold: counts from 1 to N−1 are shown as <N and groups under N
-    /// courses are withheld; 0 turns suppression off [default: 11, CMS cell-size policy].
+    /// Small-cell threshold: counts from 1 to N−1, and the statistics of groups under N
+    /// courses, are withheld; 0 turns suppression off [default: 11, CMS cell-size policy].
     #[arg(long, value_name = "N")]
     pub min_cell: Option<u64>,
     /// Top group of injections received: 1, 2, …, N−1, N+ [default: 6].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=crate::config::INJECTIONS_TOP_MAX))]
     pub injections_top: Option<u64>,
 }
 

@@ -161,11 +161,19 @@ impl Settings {
             self.min_cell = n;
         }
         if let Some(n) = file.injections_top {
+            if !(1..=INJECTIONS_TOP_MAX).contains(&n) {
+                return Err(Error::Usage(format!(
+                    "{origin}: injections_top = {n}: expected a whole number from 1 to {INJECTIONS_TOP_MAX}"
+                )));
+            }
             self.injections_top = n;
         }
         Ok(())
     }
 }
+
+/// The largest top group of injections received (`--injections-top`, `injections_top`).
+pub const INJECTIONS_TOP_MAX: u64 = 1000;
 
 /// The `prolo.toml` file as written by a user.
 #[derive(Debug, Default, Deserialize)]

@@ -178,6 +178,19 @@ fn config_maps_columns_and_adds_instruments() {
         .arg(&data)
         .assert()
         .code(2);
+    // injections_top as the command line takes it: 1 to 1000.
+    for n in ["0", "1001", "9223372036854775807"] {
+        let cfg = write(d, "top.toml", format!("injections_top = {n}\n"));
+        prolo()
+            .args(["analyze", "--format", "json", "--config"])
+            .arg(&cfg)
+            .arg(&data)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(format!(
+                "injections_top = {n}: expected a whole number from 1 to 1000"
+            )));
+    }
 }
 
 #[test]
