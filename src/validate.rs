@@ -1011,7 +1011,7 @@ impl Pass<'_> {
                 (pid, c, id as u32)
             })
             .collect();
-        order.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        sort_courses(&mut order);
         let mut rank = vec![0u32; order.len()];
         for (r, &(_, _, c)) in order.iter().enumerate() {
             rank[c as usize] = r as u32;
@@ -1034,17 +1034,17 @@ impl Pass<'_> {
             let c = (row.key >> 32) as usize;
             row.key = (u64::from(rank[c]) << 32) | (row.key & 0xffff_ffff);
         }
-        // Rows of one course and day keep their input order (file, line): the same order as a
-        // stable sort by key, without its scratch memory.
-        self.rows.sort_unstable_by_key(|r| (r.key, r.file, r.line));
-
-        // Course rules: invalid day, invalid injection, duplicate encounter.
         let n = course_keys.len();
-        let mut reason: Vec<Option<Reason>> = vec![None; n];
         let mut rows_of = vec![0u64; n];
         for c in 0..n {
+            rows_of[rank[c] as usize] = self.states[c].rows;
+        }
+        sort_rows(&mut self.rows, &rows_of);
+
+        // Course rules: invalid day, invalid injection, duplicate encounter.
+        let mut reason: Vec<Option<Reason>> = vec![None; n];
+        for c in 0..n {
             let s = &self.states[c];
-            rows_of[rank[c] as usize] = s.rows;
             reason[rank[c] as usize] = if s.bad_day {
                 Some(Reason::InvalidDay)
             } else if s.bad_injection {
@@ -1245,6 +1245,63 @@ impl Pass<'_> {
     }
 }
 
+/// Sorts courses given as (patient_id, condition rank, id) by patient_id and condition.
+///
+/// Files mostly hold each patient's rows together, in patient_id order, with a patient's
+/// conditions in any order: when the patient_ids are already in order, only each
+/// patient's few courses are sorted. The order is the same either way (the keys are
+/// distinct).
+fn sort_courses(order: &mut [(&[u8], u32, u32)]) {
+    if !order.is_sorted_by(|a, b| a.0 <= b.0) {
+        order.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        return;
+    }
+    for patient in order.chunk_by_mut(|a, b| a.0 == b.0) {
+        if patient.len() > 1 {
+            patient.sort_by_key(|c| c.1);
+        }
+    }
+}
+
+/// Sorts rows by (course rank and day, file, line), `rows_of[r]` being the number of rows
+/// of the course ranked `r`.
+///
+/// Where the rows before a position are exactly the rows of the courses ranked below some
+/// rank (as many rows as those courses have, none ranked higher), the rows before and
+/// after it sort apart: the rows are cut there and each piece is sorted alone. A file that
+/// keeps each course's rows together, whatever the order of the courses within a patient,
+/// is cut at most course ends and sorts in linear time; a shuffled one is one piece, sorted
+/// whole. Rows of one course and day keep their input order (file, line): the same order as
+/// a stable sort by key, without its scratch memory.
+fn sort_rows(rows: &mut [Row], rows_of: &[u64]) {
+    // below[r]: the rows of the courses ranked below r.
+    let mut below = Vec::with_capacity(rows_of.len() + 1);
+    let mut total = 0u64;
+    below.push(0);
+    for &n in rows_of {
+        total += n;
+        below.push(total);
+    }
+    if total != rows.len() as u64 {
+        // Not expected: the counts are kept as the rows are; sort whole rather than cut wrong.
+        rows.sort_unstable_by_key(|r| (r.key, r.file, r.line));
+        return;
+    }
+    let mut start = 0;
+    let mut highest = 0usize;
+    for i in 0..rows.len() {
+        highest = highest.max((rows[i].key >> 32) as usize);
+        if below.get(highest + 1) == Some(&(i as u64 + 1)) {
+            let piece = &mut rows[start..=i];
+            if !piece.is_sorted_by_key(|r| (r.key, r.file, r.line)) {
+                piece.sort_unstable_by_key(|r| (r.key, r.file, r.line));
+            }
+            start = i + 1;
+        }
+    }
+    rows[start..].sort_unstable_by_key(|r| (r.key, r.file, r.line));
+}
+
 /// A day: a whole number (fast path for plain digits).
 fn parse_day(text: &str) -> Option<i64> {
     if !text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit()) {
@@ -1331,5 +1388,89 @@ mod tests {
         assert!(parse_date("2023-13-01").is_none());
         assert!(parse_date("23-1-1").is_none());
         assert!(parse_date("0000-01-01").unwrap() >= -60);
+    }
+
+    use proptest::prelude::*;
+
+    fn row(course: u32, day: u32, line: u32) -> Row {
+        Row {
+            key: (u64::from(course) << 32) | u64::from(day),
+            pain: 0.0,
+            function: 0.0,
+            line,
+            file: (line % 2) as u16,
+            instrument: NO_INSTRUMENT,
+            flags: 0,
+        }
+    }
+
+    proptest! {
+        // Cut into pieces or not, the rows end in the order of one sort of the whole, on
+        // files that keep courses together (in any order within and between runs), files
+        // with rows moved out of place, and shuffled files.
+        #[test]
+        fn rows_sort_in_pieces_as_whole(
+            days in prop::collection::vec(prop::collection::vec(0u32..5, 1..6), 1..40),
+            moves in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..4),
+            shuffle in any::<bool>(),
+            seed in any::<u64>(),
+        ) {
+            let mut rows = Vec::new();
+            let mut rows_of = vec![0u64; days.len()];
+            for (c, ds) in days.iter().enumerate() {
+                for &d in ds {
+                    rows.push(row(c as u32, d, rows.len() as u32));
+                    rows_of[c] += 1;
+                }
+            }
+            // Courses in a scrambled rank order, kept together.
+            let n = days.len() as u64;
+            let perm = |c: u64| ((c * 7 + seed % n) % n) as u32;
+            let coprime = !n.is_multiple_of(7);
+            for r in &mut rows {
+                if coprime {
+                    r.key = (u64::from(perm(r.key >> 32)) << 32) | (r.key & 0xffff_ffff);
+                }
+            }
+            let mut counts = vec![0u64; days.len()];
+            for r in &rows {
+                counts[(r.key >> 32) as usize] += 1;
+            }
+            for (a, b) in moves {
+                let (a, b) = (a.index(rows.len()), b.index(rows.len()));
+                let r = rows.remove(a);
+                rows.insert(b, r);
+            }
+            if shuffle {
+                rows.reverse();
+            }
+            let mut whole = rows.clone();
+            whole.sort_unstable_by_key(|r| (r.key, r.file, r.line));
+            sort_rows(&mut rows, &counts);
+            let key = |r: &Row| (r.key, r.file, r.line);
+            prop_assert_eq!(rows.iter().map(key).collect::<Vec<_>>(), whole.iter().map(key).collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn courses_sort_per_patient_as_whole(
+            keys in prop::collection::btree_set((0u8..6, 0u32..4), 1..20),
+            moves in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..3),
+        ) {
+            let pids: Vec<Vec<u8>> = (0..6u8).map(|p| vec![b'P', p]).collect();
+            let mut order: Vec<(&[u8], u32, u32)> = keys
+                .iter()
+                .enumerate()
+                .map(|(id, &(p, c))| (pids[usize::from(p)].as_slice(), 3 - c, id as u32))
+                .collect();
+            for (a, b) in moves {
+                let (a, b) = (a.index(order.len()), b.index(order.len()));
+                let c = order.remove(a);
+                order.insert(b, c);
+            }
+            let mut whole = order.clone();
+            whole.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            sort_courses(&mut order);
+            prop_assert_eq!(order, whole);
+        }
     }
 }
