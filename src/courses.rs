@@ -105,7 +105,12 @@ pub fn derive(
     let half = |o: Outcome, second: bool| -> Derived {
         let which = of(o);
         let (a, b) = which.split_at(which.len() / 2);
-        derive_one(v_ref, settings, o, if second { b } else { a })
+        // The first half is given room for the second, which is appended to it.
+        if second {
+            derive_one(v_ref, settings, o, b, b)
+        } else {
+            derive_one(v_ref, settings, o, a, which)
+        }
     };
     let (firsts, seconds) = std::thread::scope(|scope| {
         let other = scope.spawn(|| outcomes.iter().map(|&o| half(o, true)).collect::<Vec<_>>());
@@ -140,15 +145,27 @@ type Found = Vec<(ExclusionKey, Excluded)>;
 /// Courses left out of one outcome: (course, reason, outcome label).
 type LeftOut = Vec<(u32, Reason, String)>;
 
-/// Derives `outcome` for courses `which` (indices into `v.courses`, ascending).
-fn derive_one(v: &Validated, settings: &Settings, outcome: Outcome, which: &[u32]) -> Derived {
+/// Derives `outcome` for courses `which` (indices into `v.courses`, ascending), with room
+/// for the courses `room` (at most a course and a point per row each).
+fn derive_one(
+    v: &Validated,
+    settings: &Settings,
+    outcome: Outcome,
+    which: &[u32],
+    room: &[u32],
+) -> Derived {
     let mut exclusions = Vec::new();
     let mut inj_before: Vec<u32> = Vec::new();
     let mut left_out = Vec::new();
 
     let instrument = outcome.instrument(settings);
-    let mut courses = Vec::new();
-    let mut points: Vec<(u32, f64)> = Vec::new();
+    // Reserved, not touched: memory is only taken as courses and points are written, and
+    // the vectors are never copied to grow.
+    let mut courses = Vec::with_capacity(room.len());
+    let rows: usize = (room.iter())
+        .map(|&c| v.courses[c as usize].end - v.courses[c as usize].start)
+        .sum();
+    let mut points: Vec<(u32, f64)> = Vec::with_capacity(rows);
     let mut no_baseline = Excluded::default();
     let mut no_followup = Excluded::default();
     let label = match outcome {
