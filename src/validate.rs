@@ -1183,9 +1183,12 @@ impl Pass<'_> {
         let states = &self.states;
         let course_keys = &course_keys;
         let mut rows = std::mem::take(&mut self.rows);
-        let mut records: Records = Vec::new();
+        // Sized at once (growing by doubling would copy and, for a while, hold both).
+        let valid = (0..n).filter(|&r| reason[r].is_none());
+        let valid_rows: u64 = valid.clone().map(|r| rows_of[r]).sum();
+        let mut records: Records = Vec::with_capacity(valid_rows as usize);
         // (course rank, file, line of its first row, rows), from the last course to the first.
-        let mut starts: Vec<(u32, u16, u32, usize)> = Vec::new();
+        let mut starts: Vec<(u32, u16, u32, usize)> = Vec::with_capacity(valid.count());
         let mut since_shrink = 0usize;
         while let Some(row) = rows.pop() {
             let r = (row.key >> 32) as u32;
