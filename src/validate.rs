@@ -241,6 +241,61 @@ impl Hasher for Fx {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
+fn fx_hash(bytes: &[u8]) -> u64 {
+    let mut h = Fx::default();
+    h.write(bytes);
+    h.finish()
+}
+
+/// The course keys (patient_id, a 0 byte, the condition id), numbered in order of first
+/// appearance: held end to end in one buffer and found through a table of their numbers,
+/// so that a course costs no allocation of its own.
+#[derive(Default)]
+struct CourseKeys {
+    bytes: Vec<u8>,
+    /// Where each key ends in `bytes` (it starts where the one before ends).
+    ends: Vec<usize>,
+    table: hashbrown::HashTable<u32>,
+}
+
+impl CourseKeys {
+    fn with_capacity(courses: usize) -> Self {
+        CourseKeys {
+            bytes: Vec::with_capacity(courses * 16),
+            ends: Vec::with_capacity(courses),
+            table: hashbrown::HashTable::with_capacity(courses),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn key(&self, id: u32) -> &[u8] {
+        let id = id as usize;
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.bytes[start..self.ends[id]]
+    }
+
+    /// The number of `key`, and whether it is new.
+    fn get_or_insert(&mut self, key: &[u8]) -> (u32, bool) {
+        let hash = fx_hash(key);
+        if let Some(&id) = self.table.find(hash, |&id| self.key(id) == key) {
+            return (id, false);
+        }
+        let id = self.ends.len() as u32;
+        self.bytes.extend_from_slice(key);
+        self.ends.push(self.bytes.len());
+        let CourseKeys { bytes, ends, table } = self;
+        let key_of = |id: u32| {
+            let id = id as usize;
+            &bytes[if id == 0 { 0 } else { ends[id - 1] }..ends[id]]
+        };
+        table.insert_unique(hash, id, |&id| fx_hash(key_of(id)));
+        (id, true)
+    }
+}
+
 /// One row while validating: 32 bytes, sorted in place by course then day.
 #[derive(Clone, Copy)]
 struct Row {
@@ -329,7 +384,7 @@ struct Pass<'a> {
     out: Validated,
     rows: Vec<Row>,
     pending: Vec<Pending>,
-    courses: FxMap<Box<[u8]>, u32>,
+    courses: CourseKeys,
     /// Condition of each course (by first-seen id); u32::MAX for a patient seen without one.
     course_cond: Vec<u32>,
     states: Vec<CourseState>,
@@ -350,8 +405,8 @@ struct Pass<'a> {
     expected_rows: usize,
 }
 
-/// Peak memory per encounter row of `analyze`, measured on 2,000,000 courses (about 116
-/// bytes: the row, its encounter, the per-course state and the derived outcomes), rounded up.
+/// Peak memory per encounter row of `analyze`, measured on 2,000,000 courses (about 107
+/// bytes: the row, its encounter, the per-course state and the derived outcomes), with room.
 const BYTES_PER_ROW: u64 = 128;
 
 /// The course of the previous row, by its patient_id and condition text as written.
@@ -493,14 +548,11 @@ impl Sink for Pass<'_> {
             .collect();
         // In the part's order of first appearance, so that the courses keep the order in
         // which the file holds them (the sorts after the last record are then quick).
-        let mut keys: Vec<Box<[u8]>> = vec![Box::default(); part.course_cond.len()];
-        for (key, id) in std::mem::take(&mut part.courses) {
-            keys[id as usize] = key;
-        }
         let mut courses = vec![0u32; part.course_cond.len()];
-        for (id, key) in keys.into_iter().enumerate() {
-            let id = id as u32;
-            let mut key = key.into_vec();
+        let mut key = Vec::new();
+        for id in 0..part.courses.len() as u32 {
+            key.clear();
+            key.extend_from_slice(part.courses.key(id));
             let condition = match part.course_cond[id as usize] {
                 u32::MAX => u32::MAX,
                 c => {
@@ -510,16 +562,11 @@ impl Sink for Pass<'_> {
                     c
                 }
             };
-            let a = match self.courses.get(key.as_slice()) {
-                Some(&a) => a,
-                None => {
-                    let a = self.course_cond.len() as u32;
-                    self.courses.insert(key.into_boxed_slice(), a);
-                    self.course_cond.push(condition);
-                    self.states.push(CourseState::default());
-                    a
-                }
-            };
+            let (a, new) = self.courses.get_or_insert(&key);
+            if new {
+                self.course_cond.push(condition);
+                self.states.push(CourseState::default());
+            }
             courses[id as usize] = a;
             // The part's rows come after this one's: its first values win only by an
             // earlier day, as when read in one piece.
@@ -575,8 +622,6 @@ impl<'a> Pass<'a> {
         // grow (memory that is reserved but not yet used costs little).
         let rows = expected_rows.min(row_budget);
         let courses = expected_courses.min(row_budget / 4);
-        let mut course_table = FxMap::default();
-        course_table.reserve(courses);
         Pass {
             settings,
             out: Validated {
@@ -587,7 +632,7 @@ impl<'a> Pass<'a> {
             dated,
             rows: Vec::with_capacity(rows),
             pending: Vec::new(),
-            courses: course_table,
+            courses: CourseKeys::with_capacity(courses),
             course_cond: Vec::with_capacity(courses),
             states: Vec::with_capacity(courses),
             raw_conditions: FxMap::default(),
@@ -732,16 +777,11 @@ impl Pass<'_> {
         self.key.extend_from_slice(pid.as_bytes());
         self.key.push(0);
         self.key.extend_from_slice(&condition.to_le_bytes());
-        let course = match self.courses.get(self.key.as_slice()) {
-            Some(&c) => c,
-            None => {
-                let c = self.course_cond.len() as u32;
-                self.courses.insert(self.key.clone().into_boxed_slice(), c);
-                self.course_cond.push(condition);
-                self.states.push(CourseState::default());
-                c
-            }
-        };
+        let (course, new) = self.courses.get_or_insert(&self.key);
+        if new {
+            self.course_cond.push(condition);
+            self.states.push(CourseState::default());
+        }
         match &mut self.last {
             Some(l) => {
                 l.patient.clear();
@@ -840,9 +880,7 @@ impl Pass<'_> {
 
     /// Counts a patient seen only on rows without a condition.
     fn patient_only(&mut self) {
-        if !self.courses.contains_key(self.key.as_slice()) {
-            let c = self.course_cond.len() as u32;
-            self.courses.insert(self.key.clone().into_boxed_slice(), c);
+        if self.courses.get_or_insert(&self.key).1 {
             self.course_cond.push(u32::MAX);
             self.states.push(CourseState::default());
         }
@@ -985,11 +1023,8 @@ impl Pass<'_> {
         let mut out = std::mem::take(&mut self.out);
         // Courses in (patient_id, condition name) order, so no output depends on row order.
         let names = &self.conditions.values;
-        let mut course_keys: Vec<(Box<[u8]>, u32)> =
-            vec![(Box::default(), 0); self.course_cond.len()];
-        for (key, id) in std::mem::take(&mut self.courses) {
-            course_keys[id as usize] = (key, self.course_cond[id as usize]);
-        }
+        let keys = std::mem::take(&mut self.courses);
+        let course_cond = std::mem::take(&mut self.course_cond);
         let mut sorted_names = names.clone();
         sorted_names.sort_unstable();
         let condition_rank: Vec<u32> = names
@@ -1002,12 +1037,12 @@ impl Pass<'_> {
             k.len().saturating_sub(if c == u32::MAX { 1 } else { 5 })
         };
         // (patient_id, condition rank + 1 (0: a patient seen without a condition), course):
-        // sorted by value, without looking anything up while sorting. Stable: courses mostly
-        // arrive in this order (in runs, one per part of the file), merged in near-linear time.
-        let mut order: Vec<(&[u8], u32, u32)> = (course_keys.iter().enumerate())
-            .map(|(id, (key, c))| {
-                let pid = &key[..pid_of(key, *c)];
-                let c = condition_rank.get(*c as usize).map_or(0, |r| r + 1);
+        // sorted by value, without looking anything up while sorting.
+        let mut order: Vec<(&[u8], u32, u32)> = (course_cond.iter().enumerate())
+            .map(|(id, &c)| {
+                let key = keys.key(id as u32);
+                let pid = &key[..pid_of(key, c)];
+                let c = condition_rank.get(c as usize).map_or(0, |r| r + 1);
                 (pid, c, id as u32)
             })
             .collect();
@@ -1034,7 +1069,7 @@ impl Pass<'_> {
             let c = (row.key >> 32) as usize;
             row.key = (u64::from(rank[c]) << 32) | (row.key & 0xffff_ffff);
         }
-        let n = course_keys.len();
+        let n = course_cond.len();
         let mut rows_of = vec![0u64; n];
         for c in 0..n {
             rows_of[rank[c] as usize] = self.states[c].rows;
@@ -1175,13 +1210,13 @@ impl Pass<'_> {
         for (c, &r) in rank.iter().enumerate() {
             by_rank[r as usize] = c as u32;
         }
-        let is_course = |r: usize| course_keys[by_rank[r] as usize].1 != u32::MAX;
+        let is_course = |r: usize| course_cond[by_rank[r] as usize] != u32::MAX;
         out.courses_read = (0..n).filter(|&r| is_course(r)).count() as u64;
 
         // Encounters of the valid courses. Rows are taken from the end and their memory given
         // back as it goes, so that rows and encounters are never both held whole.
         let states = &self.states;
-        let course_keys = &course_keys;
+        let course_cond = &course_cond;
         let mut rows = std::mem::take(&mut self.rows);
         // Sized at once (growing by doubling would copy and, for a while, hold both).
         let valid = (0..n).filter(|&r| reason[r].is_none());
@@ -1230,7 +1265,7 @@ impl Pass<'_> {
             let orig = by_rank[r as usize] as usize;
             let s = &states[orig];
             courses.push(Course {
-                condition: condition_rank[course_keys[orig].1 as usize],
+                condition: condition_rank[course_cond[orig] as usize],
                 start: k,
                 end: k + len,
                 age: s.age.value.map(f64::from),
