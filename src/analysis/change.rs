@@ -47,7 +47,7 @@ pub fn injections_group(n: u32, top: u64) -> String {
 
 /// Change rows for every outcome, condition ("all" first) and injections group ("all" first).
 pub fn analyse(groups: &[Groups], settings: &Settings) -> Vec<ChangeRow> {
-    let top = settings.injections_top.max(1) as u32;
+    let top = u32::try_from(settings.injections_top.max(1)).unwrap_or(u32::MAX);
     let mut rows = Vec::new();
     for g in groups {
         let all_rows = rows.len();
@@ -65,8 +65,11 @@ pub fn analyse(groups: &[Groups], settings: &Settings) -> Vec<ChangeRow> {
                 ALL.to_string(),
                 members,
             ));
-            // Courses by injections received (1..=top), in course order.
-            let mut by_received: Vec<Vec<&CourseOutcome>> = vec![Vec::new(); top as usize + 1];
+            // Courses by injections received (1..=top), in course order; as many groups as
+            // the most injections any course received.
+            let most = members.iter().map(|c| c.injections.min(top)).max();
+            let mut by_received: Vec<Vec<&CourseOutcome>> =
+                vec![Vec::new(); most.map_or(0, |m| m as usize + 1)];
             for &c in members {
                 by_received[c.injections.min(top) as usize].push(c);
             }
@@ -140,5 +143,44 @@ pub fn row(
         responder_ci_low: ci.map(|c| c.0),
         responder_ci_high: ci.map(|c| c.1),
         suppressed: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Change rows of a small data set under `settings`.
+    fn rows_of(settings: &Settings) -> Vec<ChangeRow> {
+        let csv = "patient_id,condition,day,injection,pain\n\
+                   P1,knee_oa,0,1,8\nP1,knee_oa,30,1,6\nP1,knee_oa,60,0,3\n\
+                   P2,knee_oa,0,1,7\nP2,knee_oa,40,0,6\n";
+        let input: Box<dyn std::io::Read> = Box::new(std::io::Cursor::new(csv.as_bytes()));
+        let mut d = crate::ingest::read_from(vec![("t.csv".into(), input)], settings).unwrap();
+        let v = crate::validate::validate(&mut d, settings).unwrap();
+        crate::analysis::run(v, vec![], settings).change
+    }
+
+    #[test]
+    fn a_top_group_beyond_any_course_makes_no_empty_groups() {
+        let mut settings = Settings {
+            min_cell: 0,
+            ..Settings::default()
+        };
+        let groups = |rows: &[ChangeRow]| -> Vec<String> {
+            rows.iter().map(|r| r.injections.clone()).collect()
+        };
+        settings.injections_top = 2;
+        assert_eq!(
+            groups(&rows_of(&settings)),
+            ["all", "1", "2+", "all", "1", "2+"]
+        );
+        // Groups are made for the injections courses received, not for every possible one
+        // (a top of u64::MAX from a library caller once meant 2^32 empty groups).
+        settings.injections_top = u64::MAX;
+        assert_eq!(
+            groups(&rows_of(&settings)),
+            ["all", "1", "2", "all", "1", "2"]
+        );
     }
 }
