@@ -9,6 +9,9 @@
 use std::io::Cursor;
 
 use polars::prelude::*;
+use polars_buffer::Buffer;
+use polars_parquet::parquet::page::CompressedPage;
+use polars_parquet::parquet::read::get_page_iterator;
 
 use super::{trim, Record, Sink, N_FIELDS};
 use crate::config::Settings;
@@ -20,7 +23,7 @@ const CHUNK: usize = 1 << 16;
 
 /// A Parquet file, opened.
 pub(crate) struct ParquetSource {
-    pub(super) raw: Vec<u8>,
+    pub(super) raw: Buffer<u8>,
     /// (field, column of the file) of each field the file has.
     pub(super) plan: Vec<(usize, String)>,
     /// (first row, rows) of each row group.
@@ -38,6 +41,59 @@ pub(super) fn row_groups(meta: &FileMetadataRef) -> Vec<(usize, usize)> {
             group
         })
         .collect()
+}
+
+/// Checks the header of every data page against its row group before anything is decoded.
+///
+/// The decoder reserves memory for the values a page header claims; a damaged header (a
+/// negative count, or billions of values in a few bytes) made it ask for exabytes, and a
+/// failed allocation ends the process (found by fuzzing, F4). A page of a plain column may
+/// not hold more values than its row group has rows, and a row group may not claim more
+/// rows (nor a page more bytes) than the memory available could hold.
+pub(super) fn check_pages(
+    raw: &Buffer<u8>,
+    meta: &FileMetadataRef,
+    settings: &Settings,
+) -> std::result::Result<(), String> {
+    // At least 16 bytes a value once decoded (a string view); 256 MiB values when the
+    // memory available is not known.
+    let most = settings.memory_limit.map_or(1 << 28, |b| b / 16) as usize;
+    for (g, group) in meta.row_groups.iter().enumerate() {
+        let rows = group.num_rows();
+        if rows > most {
+            return Err(format!(
+                "row group {} claims {rows} rows, more than the memory available could hold; expected a complete Parquet file",
+                g + 1
+            ));
+        }
+        for column in group.parquet_columns() {
+            let name = column.descriptor().path_in_schema.join(".");
+            // A nested column may hold more values than rows.
+            let cap = if column.descriptor().path_in_schema.len() == 1 {
+                rows
+            } else {
+                most
+            };
+            let pages =
+                get_page_iterator(column, std::io::Cursor::new(raw.clone()), Vec::new(), most)
+                    .map_err(|e| e.to_string())?;
+            for page in pages {
+                if let CompressedPage::Data(page) = page.map_err(|e| e.to_string())? {
+                    if page.num_values() > cap || page.uncompressed_size() > most {
+                        // A count read from a negative number shows as that number.
+                        let signed = |n: usize| (n as i64).to_string();
+                        return Err(format!(
+                            "a page of column {name:?} in row group {} claims {} values ({} bytes) where the row group has {rows} rows; the file is damaged; expected a complete Parquet file",
+                            g + 1,
+                            signed(page.num_values()),
+                            signed(page.uncompressed_size()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Feeds every row of `src` (input `index`, at `path`) to `sink`, in parts on every core.
@@ -107,7 +163,7 @@ fn damaged(path: &str) -> Error {
 /// order (all null where the file lacks the field).
 fn group(path: &str, src: &ParquetSource, (start, rows): (usize, usize)) -> Result<DataFrame> {
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        ParquetReader::new(Cursor::new(src.raw.as_slice()))
+        ParquetReader::new(Cursor::new(&src.raw[..]))
             .with_columns(Some(src.plan.iter().map(|(_, c)| c.clone()).collect()))
             .with_slice(Some((start, rows)))
             .read_parallel(ParallelStrategy::None)

@@ -808,8 +808,12 @@ impl File<'_> {
 
     fn parquet_frame(&self, raw: Vec<u8>, sha256: String) -> Result<Opened> {
         let damaged = |e: PolarsError| self.bad(format!("cannot be read as Parquet: {e}"));
-        let mut reader = ParquetReader::new(Cursor::new(raw.as_slice()));
-        let groups = frame::row_groups(reader.get_metadata().map_err(damaged)?);
+        let raw = polars_buffer::Buffer::from(raw);
+        let mut reader = ParquetReader::new(Cursor::new(&raw[..]));
+        let meta = reader.get_metadata().map_err(damaged)?.clone();
+        frame::check_pages(&raw, &meta, self.settings)
+            .map_err(|e| self.bad(format!("cannot be read as Parquet: {e}")))?;
+        let groups = frame::row_groups(&meta);
         // Only the first rows now (column names and the identifier guard); the rest is read
         // a row group at a time as the records are streamed.
         let head = reader
