@@ -47,9 +47,9 @@ pub(super) fn row_groups(meta: &FileMetadataRef) -> Vec<(usize, usize)> {
 ///
 /// The decoder reserves memory for the values a page header claims; a damaged header (a
 /// negative count, or billions of values in a few bytes) made it ask for exabytes, and a
-/// failed allocation ends the process (found by fuzzing, F4). A page of a plain column may
-/// not hold more values than its row group has rows, and a row group may not claim more
-/// rows (nor a page more bytes) than the memory available could hold.
+/// failed allocation ends the process (found by fuzzing, F4). A page or column chunk of a
+/// plain column may not hold more values than its row group has rows, and a row group may
+/// not claim more rows (nor a page more bytes) than the memory available could hold.
 pub(super) fn check_pages(
     raw: &Buffer<u8>,
     meta: &FileMetadataRef,
@@ -74,6 +74,14 @@ pub(super) fn check_pages(
             } else {
                 most
             };
+            // The column chunk's count sizes the decoder's buffers too.
+            let values = column.num_values();
+            if !(0..=cap as i64).contains(&values) {
+                return Err(format!(
+                    "column {name:?} in row group {} claims {values} values where the row group has {rows} rows; the file is damaged; expected a complete Parquet file",
+                    g + 1
+                ));
+            }
             let pages =
                 get_page_iterator(column, std::io::Cursor::new(raw.clone()), Vec::new(), most)
                     .map_err(|e| e.to_string())?;
