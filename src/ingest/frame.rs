@@ -43,6 +43,142 @@ pub(super) fn row_groups(meta: &FileMetadataRef) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// Checks the file's footer (its metadata, in Thrift's compact encoding) before polars reads
+/// it: every list, map and string must fit in the bytes that remain, since polars reserves
+/// room for the number of elements a list claims, and a failed allocation ends the process
+/// (found by fuzzing, F5: a list claiming billions of elements in a 2 KB file). The walk
+/// reads each field of the metadata once and keeps nothing.
+pub(super) fn check_footer(raw: &[u8]) -> std::result::Result<(), String> {
+    let damaged =
+        |what: &str| format!("its metadata is damaged ({what}); expected a complete Parquet file");
+    let n = raw.len();
+    if n < 12 || &raw[n - 4..] != b"PAR1" {
+        return Err(damaged("no footer"));
+    }
+    let len = u32::from_le_bytes([raw[n - 8], raw[n - 7], raw[n - 6], raw[n - 5]]) as usize;
+    if len > n - 12 {
+        return Err(damaged("the footer claims more bytes than the file has"));
+    }
+    let mut walk = Compact {
+        bytes: &raw[n - 8 - len..n - 8],
+        at: 0,
+    };
+    walk.skip(STRUCT, 0).map_err(damaged)
+}
+
+/// Thrift compact types used by the walk.
+const STRUCT: u8 = 12;
+
+/// A walk over Thrift compact-encoded bytes that checks every length against what remains.
+struct Compact<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Compact<'_> {
+    fn byte(&mut self) -> std::result::Result<u8, &'static str> {
+        let b = *self.bytes.get(self.at).ok_or("it ends early")?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self) -> std::result::Result<u64, &'static str> {
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            if shift == 63 && b > 1 {
+                return Err("a number too large");
+            }
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("a number too large")
+    }
+
+    fn remaining(&self) -> u64 {
+        (self.bytes.len() - self.at) as u64
+    }
+
+    /// A count of elements, each taking at least one byte.
+    fn count(&mut self, size: u64) -> std::result::Result<u64, &'static str> {
+        if size > self.remaining() {
+            return Err("a list longer than the bytes left");
+        }
+        Ok(size)
+    }
+
+    fn skip(&mut self, kind: u8, depth: u32) -> std::result::Result<(), &'static str> {
+        if depth > 64 {
+            return Err("nested too deeply");
+        }
+        match kind {
+            // Booleans: in a field the value is the type; in a list, a byte.
+            1 | 2 => Ok(()),
+            3 => self.byte().map(|_| ()),
+            4..=6 => self.varint().map(|_| ()),
+            7 => {
+                if self.remaining() < 8 {
+                    return Err("it ends early");
+                }
+                self.at += 8;
+                Ok(())
+            }
+            8 => {
+                let len = self.varint()?;
+                if len > self.remaining() {
+                    return Err("a string longer than the bytes left");
+                }
+                self.at += len as usize;
+                Ok(())
+            }
+            9 | 10 => {
+                let head = self.byte()?;
+                let size = match head >> 4 {
+                    15 => self.varint()?,
+                    s => u64::from(s),
+                };
+                let element = head & 0x0f;
+                for _ in 0..self.count(size)? {
+                    match element {
+                        1 | 2 => self.byte().map(|_| ())?,
+                        e => self.skip(e, depth + 1)?,
+                    }
+                }
+                Ok(())
+            }
+            11 => {
+                let size = self.varint()?;
+                if size == 0 {
+                    return Ok(());
+                }
+                let types = self.byte()?;
+                for _ in 0..self.count(size)? {
+                    for t in [types >> 4, types & 0x0f] {
+                        match t {
+                            1 | 2 => self.byte().map(|_| ())?,
+                            t => self.skip(t, depth + 1)?,
+                        }
+                    }
+                }
+                Ok(())
+            }
+            STRUCT => loop {
+                let head = self.byte()?;
+                if head == 0 {
+                    return Ok(());
+                }
+                if head >> 4 == 0 {
+                    self.varint()?; // the field id, written out
+                }
+                self.skip(head & 0x0f, depth + 1)?;
+            },
+            _ => Err("an unknown type"),
+        }
+    }
+}
+
 /// Checks the header of every data page against its row group before anything is decoded.
 ///
 /// The decoder reserves memory for the values a page header claims; a damaged header (a
@@ -186,6 +322,16 @@ fn group(path: &str, src: &ParquetSource, (start, rows): (usize, usize)) -> Resu
         }
         Err(_) => return Err(damaged(path)),
     };
+    // Every value is read as text: a column of lists or structs cannot be.
+    for (_, name) in &src.plan {
+        let column = frame.column(name)?;
+        if column.dtype().is_nested() {
+            return Err(Error::InvalidData(format!(
+                "{path}: column {name:?} holds values of type {}; expected one number or text per record",
+                column.dtype()
+            )));
+        }
+    }
     let height = frame.height();
     let mut columns: Vec<Column> = Vec::with_capacity(N_FIELDS);
     for (field, spec) in FIELDS.iter().enumerate() {

@@ -808,6 +808,8 @@ impl File<'_> {
 
     fn parquet_frame(&self, raw: Vec<u8>, sha256: String) -> Result<Opened> {
         let damaged = |e: PolarsError| self.bad(format!("cannot be read as Parquet: {e}"));
+        frame::check_footer(&raw)
+            .map_err(|e| self.bad(format!("cannot be read as Parquet: {e}")))?;
         let raw = polars_buffer::Buffer::from(raw);
         let mut reader = ParquetReader::new(Cursor::new(&raw[..]));
         let meta = reader.get_metadata().map_err(damaged)?.clone();
@@ -828,9 +830,13 @@ impl File<'_> {
         let plan = self.plan(&header)?;
         let mut sample = Vec::new();
         for name in &header {
-            let c = head.column(name)?.cast(&DataType::String)?;
-            let ca = c.str()?;
-            sample.push(ca.iter().flatten().map(str::to_string).collect());
+            // A column that is not text-like (a list, a struct) is sampled as empty: it
+            // holds no value the identifier guard reads, and no field reads it.
+            let values: Vec<String> = match head.column(name)?.cast(&DataType::String) {
+                Ok(c) => c.str()?.iter().flatten().map(str::to_string).collect(),
+                Err(_) => Vec::new(),
+            };
+            sample.push(values);
         }
         let mut ids = self.guard_names(&header);
         ids.extend(self.guard_values(&header, &sample));

@@ -520,3 +520,53 @@ fn quotes_inside_unquoted_fields_are_text() {
         );
     }
 }
+
+#[test]
+fn parquet_list_columns_are_skipped_unless_a_field_reads_them() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, pain_as_list: bool| {
+        let pain = Series::new("pain".into(), [7.0, 3.0, 6.0, 5.0]);
+        let lists = |name: &str, s: &Series| -> Column {
+            let list: ListChunked = (0..s.len()).map(|i| Some(s.slice(i as i64, 1))).collect();
+            list.into_series().with_name(name.into()).into()
+        };
+        let mut frame = DataFrame::new(
+            4,
+            vec![
+                Column::new("patient_id".into(), ["P1", "P1", "P2", "P2"]),
+                Column::new("condition".into(), ["knee_oa"; 4]),
+                Column::new("day".into(), [0i64, 30, 0, 20]),
+                Column::new("injection".into(), [1i64, 0, 1, 0]),
+                if pain_as_list {
+                    lists("pain", &pain)
+                } else {
+                    pain.clone().into()
+                },
+                lists("tags", &pain),
+            ],
+        )
+        .unwrap();
+        let path = dir.path().join(name);
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .finish(&mut frame)
+            .unwrap();
+        path
+    };
+    // A list column no field reads (here "tags") is left alone.
+    prolo()
+        .arg("validate")
+        .arg(write("extra_list.parquet", false))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("4 records, 2 courses read"));
+    // A field held as lists cannot be read as one value per record: invalid data, said so.
+    prolo()
+        .arg("validate")
+        .arg(write("pain_list.parquet", true))
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "column \"pain\" holds values of type list[f64]; expected one number or text per record",
+        ));
+}
