@@ -258,6 +258,13 @@ struct CourseKeys {
     table: hashbrown::HashTable<u32>,
 }
 
+/// Key `id` of keys held end to end in `bytes`, ending at `ends`.
+fn key_in<'a>(bytes: &'a [u8], ends: &[usize], id: u32) -> &'a [u8] {
+    let id = id as usize;
+    let start = if id == 0 { 0 } else { ends[id - 1] };
+    &bytes[start..ends[id]]
+}
+
 impl CourseKeys {
     fn with_capacity(courses: usize) -> Self {
         CourseKeys {
@@ -272,9 +279,7 @@ impl CourseKeys {
     }
 
     fn key(&self, id: u32) -> &[u8] {
-        let id = id as usize;
-        let start = if id == 0 { 0 } else { self.ends[id - 1] };
-        &self.bytes[start..self.ends[id]]
+        key_in(&self.bytes, &self.ends, id)
     }
 
     /// The number of `key`, and whether it is new.
@@ -287,11 +292,7 @@ impl CourseKeys {
         self.bytes.extend_from_slice(key);
         self.ends.push(self.bytes.len());
         let CourseKeys { bytes, ends, table } = self;
-        let key_of = |id: u32| {
-            let id = id as usize;
-            &bytes[if id == 0 { 0 } else { ends[id - 1] }..ends[id]]
-        };
-        table.insert_unique(hash, id, |&id| fx_hash(key_of(id)));
+        table.insert_unique(hash, id, |&id| fx_hash(key_in(bytes, ends, id)));
         (id, true)
     }
 }
