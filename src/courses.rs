@@ -1,6 +1,8 @@
 //! Per-course derivation: injections_before, baseline, final follow-up, change, responder,
 //! injections to response with censoring, and trajectory points (SPEC "Definitions").
 
+use std::mem::MaybeUninit;
+
 use crate::config::Settings;
 use crate::schema::Instrument;
 use crate::validate::{Excluded, ExclusionKey, Reason, Records, Validated};
@@ -34,23 +36,38 @@ impl Outcome {
 }
 
 /// One course's result for one outcome.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CourseOutcome {
     pub condition: u32,
     pub baseline: f64,
     pub followup: f64,
     /// Injections received: injections_before at the final follow-up.
     pub injections: u32,
-    /// Follow-up minus baseline.
-    pub change: f64,
-    /// Change signed so that positive is better.
-    pub improvement: f64,
+    /// The instrument's better direction is lower (pain, ODI, …).
+    pub lower_better: bool,
     pub responder: bool,
     /// Injections to response (event) or to the final follow-up (censored).
     pub time: u32,
     pub event: bool,
-    /// This course's trajectory points: `OutcomeCourses::points[start..end]`.
+    /// This course's trajectory points: `start..end` of `OutcomeCourses::points`.
     pub trajectory: (u32, u32),
+}
+
+impl CourseOutcome {
+    /// Follow-up minus baseline.
+    pub fn change(&self) -> f64 {
+        self.followup - self.baseline
+    }
+
+    /// The change signed so that positive is better (as `Instrument::improvement`; both
+    /// differences round alike, so this is the same number).
+    pub fn improvement(&self) -> f64 {
+        if self.lower_better {
+            self.baseline - self.followup
+        } else {
+            self.followup - self.baseline
+        }
+    }
 }
 
 /// The courses in one outcome's analysis.
@@ -58,9 +75,17 @@ pub struct CourseOutcome {
 pub struct OutcomeCourses {
     pub outcome: Outcome,
     pub courses: Vec<CourseOutcome>,
-    /// Every course's trajectory: (k, last score with injections_before = k), k ascending
-    /// within a course; held in one vector so that a course costs no allocation.
-    pub points: Vec<(u32, f64)>,
+    /// Every course's trajectory.
+    pub points: Points,
+}
+
+/// Trajectory points: k, and the last score with injections_before = k (k ascending within
+/// a course), held apart and end to end so that a course costs no allocation and a point
+/// 12 bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Points {
+    pub k: Vec<u32>,
+    pub score: Vec<f64>,
 }
 
 /// True when `improvement` from `baseline` makes a responder under `instrument`'s threshold.
@@ -99,35 +124,81 @@ pub fn derive(
         Outcome::Pain => &all,
         Outcome::Function(i) => &measured[i as usize],
     };
-    // Each outcome's courses in two halves: the first halves on this thread, the second
-    // halves on another; each outcome's halves are then joined in order.
-    let v_ref: &Validated = v;
-    let half = |o: Outcome, second: bool| -> Derived {
-        let which = of(o);
-        let (a, b) = which.split_at(which.len() / 2);
-        // The first half is given room for the second, which is appended to it.
-        if second {
-            derive_one(v_ref, settings, o, b, b)
-        } else {
-            derive_one(v_ref, settings, o, a, which)
-        }
+    let rows_of = |courses: &[u32]| -> usize {
+        (courses.iter())
+            .map(|&c| v.courses[c as usize].end - v.courses[c as usize].start)
+            .sum()
     };
-    let (firsts, seconds) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| outcomes.iter().map(|&o| half(o, true)).collect::<Vec<_>>());
-        let firsts: Vec<Derived> = outcomes.iter().map(|&o| half(o, false)).collect();
-        (firsts, other.join().expect("derivation thread"))
-    });
+    // Each outcome's courses in two halves: the first halves on this thread, the second
+    // halves on another, each written straight into its part of one vector per outcome (a
+    // course gives at most one result, a row at most one point), so that nothing is
+    // copied or held twice; the gap between the halves is closed afterwards.
+    let plans: Vec<Plan> = outcomes
+        .iter()
+        .map(|&o| {
+            let which = of(o);
+            let (a, b) = which.split_at(which.len() / 2);
+            (o, a, b, rows_of(a), rows_of(b))
+        })
+        .collect();
+    let mut buffers: Vec<(Vec<CourseOutcome>, Points)> = (plans.iter())
+        .map(|&(_, a, b, ra, rb)| {
+            let points = Points {
+                k: Vec::with_capacity(ra + rb),
+                score: Vec::with_capacity(ra + rb),
+            };
+            (Vec::with_capacity(a.len() + b.len()), points)
+        })
+        .collect();
+    let v_ref: &Validated = v;
+    let (firsts, seconds) = {
+        let mut firsts = Vec::new();
+        let mut seconds = Vec::new();
+        for (plan, (courses, points)) in plans.iter().zip(&mut buffers) {
+            let &(o, a, b, ra, rb) = plan;
+            let (ca, cb) = halves(courses, a.len(), b.len());
+            let (ka, kb) = halves(&mut points.k, ra, rb);
+            let (sa, sb) = halves(&mut points.score, ra, rb);
+            firsts.push((o, a, ca, (ka, sa), 0));
+            seconds.push((o, b, cb, (kb, sb), ra as u32));
+        }
+        let run = |halves: Vec<Half<'_>>| -> Vec<(usize, usize, Found, LeftOut)> {
+            (halves.into_iter())
+                .map(|(o, which, mut courses, mut points, base)| {
+                    let (found, left_out) =
+                        derive_one(v_ref, settings, o, which, &mut courses, &mut points, base);
+                    (courses.len, points.0.len, found, left_out)
+                })
+                .collect()
+        };
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| run(seconds));
+            let firsts = run(firsts);
+            (firsts, other.join().expect("derivation thread"))
+        })
+    };
     let mut result = Vec::new();
     let mut left_out = Vec::new();
-    for ((mut first, found, missing), (mut second, more, rest)) in firsts.into_iter().zip(seconds) {
-        let shift = first.points.len() as u32;
-        for c in &mut second.courses {
-            c.trajectory.0 += shift;
-            c.trajectory.1 += shift;
+    let halves = firsts.into_iter().zip(seconds);
+    for ((plan, (mut courses, mut points)), (first, second)) in
+        plans.iter().zip(buffers).zip(halves)
+    {
+        let &(outcome, a, _, ra, _) = plan;
+        let (n_a, p_a, found, missing) = first;
+        let (n_b, p_b, more, rest) = second;
+        join_halves(&mut courses, a.len(), n_a, n_b);
+        join_halves(&mut points.k, ra, p_a, p_b);
+        join_halves(&mut points.score, ra, p_a, p_b);
+        let gap = (ra - p_a) as u32;
+        for c in &mut courses[n_a..] {
+            c.trajectory.0 -= gap;
+            c.trajectory.1 -= gap;
         }
-        first.courses.append(&mut second.courses);
-        first.points.append(&mut second.points);
-        result.push(first);
+        result.push(OutcomeCourses {
+            outcome,
+            courses,
+            points,
+        });
         for (key, n) in found.into_iter().chain(more) {
             v.add_excluded(key, n);
         }
@@ -137,35 +208,77 @@ pub fn derive(
     (result, left_out)
 }
 
-/// What deriving one outcome for some courses gives.
-type Derived = (OutcomeCourses, Found, LeftOut);
+/// An outcome, its courses in two halves, and the rows of each half.
+type Plan<'a> = (Outcome, &'a [u32], &'a [u32], usize, usize);
+
+/// One half of an outcome's courses to derive: the outcome, its courses, room for their
+/// results and points, and the index the room for points starts at in the whole vector.
+type Half<'a> = (
+    Outcome,
+    &'a [u32],
+    Fill<'a, CourseOutcome>,
+    (Fill<'a, u32>, Fill<'a, f64>),
+    u32,
+);
+
+/// Room for `a` and then `b` values in `v`'s spare capacity (reserved for them).
+fn halves<T>(v: &mut Vec<T>, a: usize, b: usize) -> (Fill<'_, T>, Fill<'_, T>) {
+    let (first, second) = v.spare_capacity_mut()[..a + b].split_at_mut(a);
+    (Fill::new(first), Fill::new(second))
+}
+
+/// Makes `v` the `n_a` values written at its start and the `n_b` written from `b_start`
+/// on (by [`halves`]), in that order; the room left over is given back.
+fn join_halves<T: Copy>(v: &mut Vec<T>, b_start: usize, n_a: usize, n_b: usize) {
+    v.spare_capacity_mut()
+        .copy_within(b_start..b_start + n_b, n_a);
+    // SAFETY: the first n_a places were written by the first half, and the second half's
+    // n_b values were just moved to follow them.
+    unsafe { v.set_len(n_a + n_b) };
+    v.shrink_to_fit();
+}
+
+/// Room in a vector's spare capacity, written from the front.
+struct Fill<'a, T> {
+    room: &'a mut [MaybeUninit<T>],
+    /// How many values were written.
+    len: usize,
+}
+
+impl<'a, T> Fill<'a, T> {
+    fn new(room: &'a mut [MaybeUninit<T>]) -> Self {
+        Fill { room, len: 0 }
+    }
+
+    /// Writes `value` after the last one. The room was sized for every value.
+    fn push(&mut self, value: T) {
+        self.room[self.len].write(value);
+        self.len += 1;
+    }
+}
 
 /// Outcome exclusions found while deriving one outcome.
 type Found = Vec<(ExclusionKey, Excluded)>;
 /// Courses left out of one outcome: (course, reason, outcome label).
 type LeftOut = Vec<(u32, Reason, String)>;
 
-/// Derives `outcome` for courses `which` (indices into `v.courses`, ascending), with room
-/// for the courses `room` (at most a course and a point per row each).
+/// Derives `outcome` for courses `which` (indices into `v.courses`, ascending) into
+/// `courses` (room for one per course) and `points` (room for one per row), whose first
+/// place is point `base` of the outcome.
 fn derive_one(
     v: &Validated,
     settings: &Settings,
     outcome: Outcome,
     which: &[u32],
-    room: &[u32],
-) -> Derived {
+    courses: &mut Fill<CourseOutcome>,
+    points: &mut (Fill<u32>, Fill<f64>),
+    base: u32,
+) -> (Found, LeftOut) {
     let mut exclusions = Vec::new();
     let mut inj_before: Vec<u32> = Vec::new();
     let mut left_out = Vec::new();
 
     let instrument = outcome.instrument(settings);
-    // Reserved, not touched: memory is only taken as courses and points are written, and
-    // the vectors are never copied to grow.
-    let mut courses = Vec::with_capacity(room.len());
-    let rows: usize = (room.iter())
-        .map(|&c| v.courses[c as usize].end - v.courses[c as usize].start)
-        .sum();
-    let mut points: Vec<(u32, f64)> = Vec::with_capacity(rows);
     let mut no_baseline = Excluded::default();
     let mut no_followup = Excluded::default();
     let label = match outcome {
@@ -196,30 +309,38 @@ fn derive_one(
             continue;
         };
         let followup = scores(last).unwrap_or(f64::NAN);
-        let improvement = instrument.improvement(baseline, followup);
         let responds =
             |x: f64| is_responder(instrument, baseline, instrument.improvement(baseline, x));
         let first = rows
             .clone()
             .find(|&r| ib(r) >= 1 && scores(r).is_some_and(responds));
-        let first_point = points.len();
+        // The last score at each injections_before.
+        let first_point = base + points.0.len as u32;
+        let mut point: Option<(u32, f64)> = None;
         for r in rows.clone() {
             if let Some(s) = scores(r) {
-                let own = points.len() > first_point;
-                match points.last_mut() {
-                    Some(last) if own && last.0 == ib(r) => last.1 = s,
-                    _ => points.push((ib(r), s)),
+                match point {
+                    Some(p) if p.0 == ib(r) => point = Some((p.0, s)),
+                    Some((k, last)) => {
+                        points.0.push(k);
+                        points.1.push(last);
+                        point = Some((ib(r), s));
+                    }
+                    None => point = Some((ib(r), s)),
                 }
             }
         }
-        let trajectory = (first_point as u32, points.len() as u32);
+        if let Some((k, last)) = point {
+            points.0.push(k);
+            points.1.push(last);
+        }
+        let trajectory = (first_point, base + points.0.len as u32);
         courses.push(CourseOutcome {
             condition: course.condition,
             baseline,
             followup,
             injections: ib(last),
-            change: followup - baseline,
-            improvement,
+            lower_better: instrument.better == crate::schema::Better::Lower,
             responder: responds(followup),
             time: first.map_or(ib(last), ib),
             event: first.is_some(),
@@ -245,15 +366,7 @@ fn derive_one(
             ));
         }
     }
-    (
-        OutcomeCourses {
-            outcome,
-            courses,
-            points,
-        },
-        exclusions,
-        left_out,
-    )
+    (exclusions, left_out)
 }
 
 /// The score of `outcome` at row `r`, if one was recorded and valid.

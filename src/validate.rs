@@ -122,7 +122,8 @@ pub struct Course {
     pub condition: u32,
     pub start: usize,
     pub end: usize,
-    pub age: Option<f64>,
+    /// Whole years, at most [`schema::MAX_AGE`].
+    pub age: Option<u8>,
     /// Index into [`Validated::sexes`].
     pub sex: Option<u16>,
     /// Index into [`Validated::injectates`].
@@ -1269,7 +1270,7 @@ impl Pass<'_> {
                 condition: condition_rank[course_cond[orig] as usize],
                 start: k,
                 end: k + len,
-                age: s.age.value.map(f64::from),
+                age: s.age.value,
                 sex: s.sex.value,
                 injectate: s.injectate.value,
                 first: (file, line),

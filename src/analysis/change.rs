@@ -94,13 +94,13 @@ pub fn row(
     injections: String,
     courses: &[&CourseOutcome],
 ) -> ChangeRow {
-    let change: Vec<f64> = courses.iter().map(|c| c.change).collect();
+    let change: Vec<f64> = courses.iter().map(|c| c.change()).collect();
     let baseline: Vec<f64> = courses.iter().map(|c| c.baseline).collect();
     let followup: Vec<f64> = courses.iter().map(|c| c.followup).collect();
     let pct: Vec<f64> = courses
         .iter()
         .filter(|c| c.baseline != 0.0)
-        .map(|c| c.change / c.baseline * 100.0)
+        .map(|c| c.change() / c.baseline * 100.0)
         .collect();
     let moments = describe::moments(&change);
     let t = ttest::from_moments(&moments);

@@ -83,7 +83,7 @@ pub struct Waterfall {
 pub struct Groups<'a> {
     pub outcome: Outcome,
     /// The trajectory points the courses' `trajectory` ranges index.
-    pub points: &'a [(u32, f64)],
+    pub points: &'a crate::courses::Points,
     pub kind: &'static str,
     pub instrument: String,
     pub groups: Vec<(String, Vec<&'a CourseOutcome>)>,
@@ -149,11 +149,15 @@ pub fn group<'a>(
 pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Summary {
     // The analyses of encounters first: once the outcomes are derived, the encounters are
     // let go of, so that they and the analyses' working memory are not held at once.
+    let mut time = crate::output::Timings::start();
     let sessions_received = sessions::analyse(&v);
     let safety = safety::analyse(&v);
+    time.phase("encounters");
     let (outcomes, _) = courses::derive(&mut v, settings);
     v.records = Vec::new();
+    time.phase("derive");
     let groups = group(&outcomes, &v.conditions, settings);
+    time.phase("group");
     // The analyses are independent: about half of the work runs on a second thread.
     let (((sessions_to_response, logrank), kruskal_wallis, trajectory), rest) =
         std::thread::scope(|scope| {
@@ -199,7 +203,7 @@ fn waterfall(outcomes: &[OutcomeCourses], settings: &Settings) -> Waterfall {
         .filter(|o| o.outcome == Outcome::Pain)
         .flat_map(|o| o.courses.iter())
         .filter(|c| c.baseline != 0.0)
-        .map(|c| (c.change / c.baseline * 100.0, c.responder))
+        .map(|c| (c.change() / c.baseline * 100.0, c.responder))
         .collect();
     bars.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     // One bar per course: withheld whole when the courses, or the responders or

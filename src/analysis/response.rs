@@ -169,7 +169,7 @@ pub fn kruskal(groups: &[Groups]) -> Vec<KruskalRow> {
             .groups
             .iter()
             .filter(|(c, _)| c != ALL)
-            .map(|(_, m)| m.iter().map(|c| c.improvement).collect())
+            .map(|(_, m)| m.iter().map(|c| c.improvement()).collect())
             .collect();
         if samples.len() < 2 {
             continue;

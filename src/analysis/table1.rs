@@ -69,7 +69,10 @@ pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
         if courses.is_empty() {
             continue;
         }
-        let ages: Vec<f64> = courses.iter().filter_map(|c| c.age).collect();
+        let ages: Vec<f64> = courses
+            .iter()
+            .filter_map(|c| c.age.map(f64::from))
+            .collect();
         let ages = describe::moments(&ages);
         let tally = |values: &[String], id: &dyn Fn(&crate::validate::Course) -> Option<u16>| {
             let mut counts = vec![0u64; values.len() + 1];

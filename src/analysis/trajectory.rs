@@ -32,12 +32,14 @@ pub fn analyse(groups: &[Groups]) -> Vec<TrajectoryRow> {
                 });
                 continue;
             }
-            let points =
-                |c: &&CourseOutcome| &g.points[c.trajectory.0 as usize..c.trajectory.1 as usize];
+            let points = |c: &&CourseOutcome| {
+                let range = c.trajectory.0 as usize..c.trajectory.1 as usize;
+                (g.points.k[range.clone()].iter()).zip(&g.points.score[range])
+            };
             // Scores by k (injections so far), in course order; counted first, so that each
             // vector is allocated once at its size.
             let mut sizes: Vec<usize> = Vec::new();
-            for &(k, _) in members.iter().flat_map(points) {
+            for (&k, _) in members.iter().flat_map(points) {
                 let k = k as usize;
                 if k >= sizes.len() {
                     sizes.resize(k + 1, 0);
@@ -45,7 +47,7 @@ pub fn analyse(groups: &[Groups]) -> Vec<TrajectoryRow> {
                 sizes[k] += 1;
             }
             let mut by_k: Vec<Vec<f64>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
-            for &(k, s) in members.iter().flat_map(points) {
+            for (&k, &s) in members.iter().flat_map(points) {
                 by_k[k as usize].push(s);
             }
             for (k, scores) in by_k.into_iter().enumerate().filter(|(_, s)| !s.is_empty()) {
