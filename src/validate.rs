@@ -249,15 +249,28 @@ fn fx_hash(bytes: &[u8]) -> u64 {
 }
 
 /// The course keys (patient_id, a 0 byte, the condition id), numbered in order of first
-/// appearance: held end to end in one buffer and found through a table of their numbers,
-/// so that a course costs no allocation of its own.
+/// appearance: held end to end in one buffer, so that a course costs no allocation of its
+/// own.
+///
+/// Files mostly hold their rows patient by patient in patient_id order. While they do, a
+/// key whose patient_id sorts after the last one is new, and one of the last patient is
+/// found among that patient's few keys: no table is needed. The first key that breaks the
+/// order (or a patient with many courses) builds a table of every key's number, which finds
+/// keys from then on.
 #[derive(Default)]
 struct CourseKeys {
     bytes: Vec<u8>,
     /// Where each key ends in `bytes` (it starts where the one before ends).
     ends: Vec<usize>,
-    table: hashbrown::HashTable<u32>,
+    table: Option<hashbrown::HashTable<u32>>,
+    /// The last patient's first key, and the length of its patient_id (no table yet).
+    patient: (u32, usize),
+    /// The courses expected, to size the table.
+    expected: usize,
 }
+
+/// Keys of one patient searched one by one before a table is built.
+const PATIENT_SCAN: usize = 16;
 
 /// Key `id` of keys held end to end in `bytes`, ending at `ends`.
 fn key_in<'a>(bytes: &'a [u8], ends: &[usize], id: u32) -> &'a [u8] {
@@ -271,7 +284,9 @@ impl CourseKeys {
         CourseKeys {
             bytes: Vec::with_capacity(courses * 16),
             ends: Vec::with_capacity(courses),
-            table: hashbrown::HashTable::with_capacity(courses),
+            table: None,
+            patient: (0, 0),
+            expected: courses,
         }
     }
 
@@ -283,18 +298,61 @@ impl CourseKeys {
         key_in(&self.bytes, &self.ends, id)
     }
 
-    /// The number of `key`, and whether it is new.
-    fn get_or_insert(&mut self, key: &[u8]) -> (u32, bool) {
-        let hash = fx_hash(key);
-        if let Some(&id) = self.table.find(hash, |&id| self.key(id) == key) {
-            return (id, false);
-        }
+    /// The number of `key` (whose patient_id is its first `pid_len` bytes), and whether it
+    /// is new.
+    fn get_or_insert(&mut self, key: &[u8], pid_len: usize) -> (u32, bool) {
         let id = self.ends.len() as u32;
+        if self.table.is_none() {
+            let (first, last_len) = self.patient;
+            let order = if id == 0 {
+                std::cmp::Ordering::Greater
+            } else {
+                let last = self.key(first);
+                key[..pid_len].cmp(&last[..last_len.min(last.len())])
+            };
+            match order {
+                std::cmp::Ordering::Greater => {
+                    self.patient = (id, pid_len);
+                    self.push(key);
+                    return (id, true);
+                }
+                std::cmp::Ordering::Equal if (id - first) as usize <= PATIENT_SCAN => {
+                    if let Some(found) = (first..id).find(|&k| self.key(k) == key) {
+                        return (found, false);
+                    }
+                    self.push(key);
+                    return (id, true);
+                }
+                _ => self.build_table(),
+            }
+        }
+        let CourseKeys {
+            bytes, ends, table, ..
+        } = self;
+        let table = table.get_or_insert_with(hashbrown::HashTable::new);
+        let hash = fx_hash(key);
+        if let Some(&found) = table.find(hash, |&k| key_in(bytes, ends, k) == key) {
+            return (found, false);
+        }
+        bytes.extend_from_slice(key);
+        ends.push(bytes.len());
+        table.insert_unique(hash, id, |&k| fx_hash(key_in(bytes, ends, k)));
+        (id, true)
+    }
+
+    fn push(&mut self, key: &[u8]) {
         self.bytes.extend_from_slice(key);
         self.ends.push(self.bytes.len());
-        let CourseKeys { bytes, ends, table } = self;
-        table.insert_unique(hash, id, |&id| fx_hash(key_in(bytes, ends, id)));
-        (id, true)
+    }
+
+    /// The table of every key so far, with room for the courses expected.
+    fn build_table(&mut self) {
+        let mut table = hashbrown::HashTable::with_capacity(self.expected.max(self.len()));
+        for id in 0..self.len() as u32 {
+            let hash = fx_hash(self.key(id));
+            table.insert_unique(hash, id, |&k| fx_hash(key_in(&self.bytes, &self.ends, k)));
+        }
+        self.table = Some(table);
     }
 }
 
@@ -564,7 +622,8 @@ impl Sink for Pass<'_> {
                     c
                 }
             };
-            let (a, new) = self.courses.get_or_insert(&key);
+            let pid_len = key.len() - if condition == u32::MAX { 1 } else { 5 };
+            let (a, new) = self.courses.get_or_insert(&key, pid_len);
             if new {
                 self.course_cond.push(condition);
                 self.states.push(CourseState::default());
@@ -779,7 +838,7 @@ impl Pass<'_> {
         self.key.extend_from_slice(pid.as_bytes());
         self.key.push(0);
         self.key.extend_from_slice(&condition.to_le_bytes());
-        let (course, new) = self.courses.get_or_insert(&self.key);
+        let (course, new) = self.courses.get_or_insert(&self.key, pid.len());
         if new {
             self.course_cond.push(condition);
             self.states.push(CourseState::default());
@@ -882,7 +941,8 @@ impl Pass<'_> {
 
     /// Counts a patient seen only on rows without a condition.
     fn patient_only(&mut self) {
-        if self.courses.get_or_insert(&self.key).1 {
+        let pid_len = self.key.len() - 1;
+        if self.courses.get_or_insert(&self.key, pid_len).1 {
             self.course_cond.push(u32::MAX);
             self.states.push(CourseState::default());
         }
@@ -1492,6 +1552,39 @@ mod tests {
         }
 
         #[test]
+        fn course_keys_number_as_a_map_does(
+            mut keys in prop::collection::vec((0u8..4, 0u8..20, any::<bool>()), 0..80),
+            by_patient in any::<bool>(),
+        ) {
+            if by_patient {
+                // As most files: patient by patient, in patient_id order.
+                keys.sort_by_key(|k| k.0);
+            }
+            // Patients "", "P", "P\0", "PP" (one a prefix of another; one holds a 0 byte),
+            // up to 20 conditions each (more than a patient's scan), with and without one.
+            let pids: [&[u8]; 4] = [b"", b"P", b"P\0", b"PP"];
+            let mut ck = CourseKeys::with_capacity(4);
+            let mut map: std::collections::HashMap<Vec<u8>, u32> = Default::default();
+            for (p, c, has) in keys {
+                let pid = pids[usize::from(p)];
+                let mut key = pid.to_vec();
+                key.push(0);
+                if has {
+                    key.extend_from_slice(&u32::from(c).to_le_bytes());
+                }
+                let n = map.len() as u32;
+                let expected = match map.get(&key) {
+                    Some(&id) => (id, false),
+                    None => {
+                        map.insert(key.clone(), n);
+                        (n, true)
+                    }
+                };
+                prop_assert_eq!(ck.get_or_insert(&key, pid.len()), expected);
+                prop_assert_eq!(ck.key(expected.0), key.as_slice());
+            }
+        }
+
         fn courses_sort_per_patient_as_whole(
             keys in prop::collection::btree_set((0u8..6, 0u32..4), 1..20),
             moves in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..3),
