@@ -24,34 +24,17 @@ pub struct TrajectoryRow {
 pub fn analyse(groups: &[Groups]) -> Vec<TrajectoryRow> {
     let mut rows = Vec::new();
     for g in groups {
+        let by_k = scores_by_group_and_k(g);
         let all_rows = rows.len();
-        for (i, (condition, members)) in g.groups.iter().enumerate() {
+        for (i, (condition, _)) in g.groups.iter().enumerate() {
             if g.same_as_all(i) {
                 copy_rows_of_all(&mut rows, all_rows, condition, |r: &mut TrajectoryRow| {
                     &mut r.condition
                 });
                 continue;
             }
-            let points = |c: &&CourseOutcome| {
-                let range = c.trajectory.0 as usize..c.trajectory.1 as usize;
-                (g.points.k[range.clone()].iter()).zip(&g.points.score[range])
-            };
-            // Scores by k (injections so far), in course order; counted first, so that each
-            // vector is allocated once at its size.
-            let mut sizes: Vec<usize> = Vec::new();
-            for (&k, _) in members.iter().flat_map(points) {
-                let k = k as usize;
-                if k >= sizes.len() {
-                    sizes.resize(k + 1, 0);
-                }
-                sizes[k] += 1;
-            }
-            let mut by_k: Vec<Vec<f64>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
-            for (&k, &s) in members.iter().flat_map(points) {
-                by_k[k as usize].push(s);
-            }
-            for (k, scores) in by_k.into_iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-                let moments = describe::moments(&scores);
+            for (k, scores) in (by_k[i].iter().enumerate()).filter(|(_, s)| !s.is_empty()) {
+                let moments = describe::moments(scores);
                 let t = ttest::from_moments(&moments);
                 rows.push(TrajectoryRow {
                     outcome: g.kind.to_string(),
@@ -68,4 +51,58 @@ pub fn analyse(groups: &[Groups]) -> Vec<TrajectoryRow> {
         }
     }
     rows
+}
+
+/// The scores of each group (empty for a condition that is the same as "all") by k
+/// (injections so far), in course order. One walk over "all" fills every group: a
+/// condition's courses are "all"'s courses of that condition, in the same order. Counted
+/// first, so that each vector is allocated once at its size.
+fn scores_by_group_and_k(g: &Groups) -> Vec<Vec<Vec<f64>>> {
+    let Some((_, all)) = g.groups.first() else {
+        return Vec::new();
+    };
+    // The group of each condition (index into the conditions), where it is computed apart.
+    let mut group_of: Vec<Option<usize>> = Vec::new();
+    for (i, (_, members)) in g.groups.iter().enumerate().skip(1) {
+        if let Some(c) = members.first().filter(|_| !g.same_as_all(i)) {
+            let c = c.condition as usize;
+            if c >= group_of.len() {
+                group_of.resize(c + 1, None);
+            }
+            group_of[c] = Some(i);
+        }
+    }
+    let points = |c: &CourseOutcome| {
+        let range = c.trajectory.0 as usize..c.trajectory.1 as usize;
+        (g.points.k[range.clone()].iter()).zip(&g.points.score[range])
+    };
+    let mut sizes: Vec<Vec<usize>> = vec![Vec::new(); g.groups.len()];
+    let count = |sizes: &mut Vec<usize>, k: usize| {
+        if k >= sizes.len() {
+            sizes.resize(k + 1, 0);
+        }
+        sizes[k] += 1;
+    };
+    for &c in all {
+        let other = group_of.get(c.condition as usize).copied().flatten();
+        for (&k, _) in points(c) {
+            count(&mut sizes[0], k as usize);
+            if let Some(i) = other {
+                count(&mut sizes[i], k as usize);
+            }
+        }
+    }
+    let mut by_k: Vec<Vec<Vec<f64>>> = (sizes.iter())
+        .map(|s| s.iter().map(|&n| Vec::with_capacity(n)).collect())
+        .collect();
+    for &c in all {
+        let other = group_of.get(c.condition as usize).copied().flatten();
+        for (&k, &s) in points(c) {
+            by_k[0][k as usize].push(s);
+            if let Some(i) = other {
+                by_k[i][k as usize].push(s);
+            }
+        }
+    }
+    by_k
 }
