@@ -1275,55 +1275,44 @@ impl Pass<'_> {
         let is_course = |r: usize| course_cond[by_rank[r] as usize] != u32::MAX;
         out.courses_read = (0..n).filter(|&r| is_course(r)).count() as u64;
 
-        // Encounters of the valid courses. Rows are taken from the end and their memory given
-        // back as it goes, so that rows and encounters are never both held whole.
+        // Encounters of the valid courses, written over the rows they come from: collecting
+        // a vector's own items, mapped to smaller ones, reuses its memory (std's in-place
+        // collect), so no fresh memory is taken and the rows and encounters are never both
+        // held.
         let states = &self.states;
         let course_cond = &course_cond;
-        let mut rows = std::mem::take(&mut self.rows);
-        // Sized at once (growing by doubling would copy and, for a while, hold both).
-        let valid = (0..n).filter(|&r| reason[r].is_none());
-        let valid_rows: u64 = valid.clone().map(|r| rows_of[r]).sum();
-        let mut records: Records = Vec::with_capacity(valid_rows as usize);
-        // (course rank, file, line of its first row, rows), from the last course to the first.
-        let mut starts: Vec<(u32, u16, u32, usize)> = Vec::with_capacity(valid.count());
-        let mut since_shrink = 0usize;
-        while let Some(row) = rows.pop() {
-            let r = (row.key >> 32) as u32;
-            if reason[r as usize].is_some() {
-                continue;
-            }
-            // Rows come last to first: a course's first row is the one before another course.
-            match starts.last_mut() {
-                Some(last) if last.0 == r => {
-                    last.1 = row.file;
-                    last.2 = row.line;
-                    last.3 += 1;
+        let rows = std::mem::take(&mut self.rows);
+        let valid = (0..n).filter(|&r| reason[r].is_none()).count();
+        // (course rank, file, line of its first row, rows), in course order.
+        let mut starts: Vec<(u32, u16, u32, usize)> = Vec::with_capacity(valid);
+        let records: Records = (rows.into_iter())
+            .filter(|row| reason[(row.key >> 32) as usize].is_none())
+            .map(|row| {
+                let r = (row.key >> 32) as u32;
+                match starts.last_mut() {
+                    Some(last) if last.0 == r => last.3 += 1,
+                    _ => starts.push((r, row.file, row.line, 1)),
                 }
-                _ => starts.push((r, row.file, row.line, 1)),
-            }
-            records.push(Encounter {
-                pain: row.pain,
-                function: row.function,
-                day: (row.key & 0xffff_ffff) as u32,
-                instrument: if row.instrument == NO_INSTRUMENT {
-                    u16::MAX
-                } else {
-                    u16::from(row.instrument)
-                },
-                injection: row.flags & INJECTION != 0,
-                adverse: row.flags & ADVERSE != 0,
-            });
-            since_shrink += 1;
-            if since_shrink >= 1 << 20 {
-                since_shrink = 0;
-                rows.shrink_to_fit();
-            }
-        }
-        drop(rows);
-        records.reverse();
+                Encounter {
+                    pain: row.pain,
+                    function: row.function,
+                    day: (row.key & 0xffff_ffff) as u32,
+                    instrument: if row.instrument == NO_INSTRUMENT {
+                        u16::MAX
+                    } else {
+                        u16::from(row.instrument)
+                    },
+                    injection: row.flags & INJECTION != 0,
+                    adverse: row.flags & ADVERSE != 0,
+                }
+            })
+            .collect();
+        // The rows' room beyond the encounters is given back.
+        let mut records = records;
+        records.shrink_to_fit();
         let mut courses: Vec<Course> = Vec::with_capacity(starts.len());
         let mut k = 0usize;
-        for &(r, file, line, len) in starts.iter().rev() {
+        for &(r, file, line, len) in &starts {
             let orig = by_rank[r as usize] as usize;
             let s = &states[orig];
             courses.push(Course {
