@@ -94,14 +94,25 @@ pub fn row(
     injections: String,
     courses: &[&CourseOutcome],
 ) -> ChangeRow {
-    let change: Vec<f64> = courses.iter().map(|c| c.change()).collect();
-    let baseline: Vec<f64> = courses.iter().map(|c| c.baseline).collect();
-    let followup: Vec<f64> = courses.iter().map(|c| c.followup).collect();
-    let pct: Vec<f64> = courses
-        .iter()
-        .filter(|c| c.baseline != 0.0)
-        .map(|c| c.change() / c.baseline * 100.0)
-        .collect();
+    // One walk over the courses gathers every value, in course order.
+    let n = courses.len();
+    let (mut change, mut baseline, mut followup, mut pct) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let mut responders = 0u64;
+    for c in courses {
+        let d = c.change();
+        change.push(d);
+        baseline.push(c.baseline);
+        followup.push(c.followup);
+        if c.baseline != 0.0 {
+            pct.push(d / c.baseline * 100.0);
+        }
+        responders += u64::from(c.responder);
+    }
     let moments = describe::moments(&change);
     let t = ttest::from_moments(&moments);
     // One sort serves the quartiles and the signed rank test.
@@ -113,8 +124,7 @@ pub fn row(
     let sd_change = sd.filter(|s| *s > 0.0);
     let baseline = describe::moments(&baseline);
     let sd_baseline = baseline.var.map(f64::sqrt).filter(|s| *s > 0.0);
-    let n = courses.len() as u64;
-    let responders = courses.iter().filter(|c| c.responder).count() as u64;
+    let n = n as u64;
     let ci = wilson::wilson(responders, n);
     ChangeRow {
         outcome: outcome.to_string(),

@@ -150,8 +150,11 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
     // The analyses of encounters first: once the outcomes are derived, the encounters are
     // let go of, so that they and the analyses' working memory are not held at once.
     let mut time = crate::output::Timings::start();
-    let sessions_received = sessions::analyse(&v);
-    let safety = safety::analyse(&v);
+    let (sessions_received, safety) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| safety::analyse(&v));
+        let sessions = sessions::analyse(&v);
+        (sessions, other.join().expect("safety thread"))
+    });
     time.phase("encounters");
     let (outcomes, _) = courses::derive(&mut v, settings);
     v.records = Vec::new();
@@ -159,24 +162,24 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
     let groups = group(&outcomes, &v.conditions, settings);
     time.phase("group");
     // The analyses are independent: about half of the work runs on a second thread.
-    let (((sessions_to_response, logrank), kruskal_wallis, trajectory), rest) =
+    let (((sessions_to_response, logrank), kruskal_wallis, trajectory, waterfall), rest) =
         std::thread::scope(|scope| {
             let other = scope.spawn(|| {
                 (
                     response::analyse(&groups),
                     response::kruskal(&groups),
                     trajectory::analyse(&groups),
+                    waterfall(&outcomes, settings),
                 )
             });
             let rest = (
                 change::analyse(&groups, settings),
-                waterfall(&outcomes, settings),
                 cohort::analyse(&v, settings),
                 table1::analyse(&v, &groups),
             );
             (other.join().expect("analysis thread"), rest)
         });
-    let (change, waterfall, cohort, table1) = rest;
+    let (change, cohort, table1) = rest;
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
