@@ -231,12 +231,23 @@ impl Hasher for Fx {
         h ^ (h >> 31)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
+        // Eight bytes at a time, little-endian; the last few as if padded with zeros.
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
             let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            w.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(w));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            self.add((rest.iter().rev()).fold(0, |w, &b| (w << 8) | u64::from(b)));
+        }
+    }
+}
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
 
@@ -436,6 +447,50 @@ impl Interner {
     }
 }
 
+/// Values worked out from text, kept by the text as written; the last one is looked at
+/// first, as consecutive rows mostly repeat it.
+struct Memo<V> {
+    map: FxMap<String, V>,
+    last: Option<(String, V)>,
+}
+
+impl<V> Default for Memo<V> {
+    fn default() -> Self {
+        Memo {
+            map: FxMap::default(),
+            last: None,
+        }
+    }
+}
+
+impl<V: Copy> Memo<V> {
+    /// The value of `text`, worked out by `make` the first time.
+    fn get(&mut self, text: &str, make: impl FnOnce(&str) -> V) -> V {
+        if let Some((last, v)) = &self.last {
+            if last == text {
+                return *v;
+            }
+        }
+        let v = match self.map.get(text) {
+            Some(&v) => v,
+            None => {
+                let v = make(text);
+                self.map.insert(text.to_string(), v);
+                v
+            }
+        };
+        match &mut self.last {
+            Some((last, value)) => {
+                last.clear();
+                last.push_str(text);
+                *value = v;
+            }
+            None => self.last = Some((text.to_string(), v)),
+        }
+        v
+    }
+}
+
 /// The streaming pass's state.
 struct Pass<'a> {
     settings: &'a Settings,
@@ -450,7 +505,7 @@ struct Pass<'a> {
     states: Vec<CourseState>,
     raw_conditions: FxMap<String, u32>,
     conditions: Interner,
-    instruments: FxMap<String, u8>,
+    instruments: Memo<u8>,
     sexes: Interner,
     injectates: Interner,
     key: Vec<u8>,
@@ -458,7 +513,7 @@ struct Pass<'a> {
     /// The previous row's course: consecutive rows mostly belong to one course.
     last: Option<LastCourse>,
     /// Sex as written → interned sex id.
-    raw_sexes: FxMap<String, u16>,
+    raw_sexes: Memo<u16>,
     /// The most rows that fit in the memory available (see [`BYTES_PER_ROW`]).
     row_budget: usize,
     /// About how many rows the inputs hold (0 when unknown).
@@ -698,13 +753,13 @@ impl<'a> Pass<'a> {
             states: Vec::with_capacity(courses),
             raw_conditions: FxMap::default(),
             conditions: Interner::default(),
-            instruments: FxMap::default(),
+            instruments: Memo::default(),
             sexes: Interner::default(),
             injectates: Interner::default(),
             key: Vec::new(),
             too_many_injectates: false,
             last: None,
-            raw_sexes: FxMap::default(),
+            raw_sexes: Memo::default(),
             row_budget,
             expected_rows,
         }
@@ -1003,17 +1058,10 @@ impl Pass<'_> {
             return (f64::NAN, NO_INSTRUMENT);
         };
         let name = r.fields[col::FUNCTION_INSTRUMENT];
-        let index = match self.instruments.get(name) {
-            Some(&i) => i,
-            None => {
-                let i = self
-                    .settings
-                    .instrument(name)
-                    .map_or(NO_INSTRUMENT, |(i, _)| i as u8);
-                self.instruments.insert(name.to_string(), i);
-                i
-            }
-        };
+        let settings = self.settings;
+        let index = self.instruments.get(name, |name| {
+            (settings.instrument(name)).map_or(NO_INSTRUMENT, |(i, _)| i as u8)
+        });
         if index == NO_INSTRUMENT {
             let expected = format!(
                 "an instrument of the instruments table ({}) or one added in the config file",
@@ -1061,17 +1109,10 @@ impl Pass<'_> {
             return;
         }
         if !f[col::SEX].is_empty() {
-            let id = match self.raw_sexes.get(f[col::SEX]) {
-                Some(&id) => id,
-                None => {
-                    let id = self
-                        .sexes
-                        .id(&normalise_sex(f[col::SEX]))
-                        .min(u32::from(u16::MAX)) as u16;
-                    self.raw_sexes.insert(f[col::SEX].to_string(), id);
-                    id
-                }
-            };
+            let sexes = &mut self.sexes;
+            let id = self.raw_sexes.get(f[col::SEX], |sex| {
+                sexes.id(&normalise_sex(sex)).min(u32::from(u16::MAX)) as u16
+            });
             self.states[course as usize].sex.offer(day, id);
         }
         if !f[col::INJECTATE].is_empty() {
@@ -1458,6 +1499,26 @@ pub fn parse_date(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fx_hashes_the_last_bytes_as_if_padded_with_zeros() {
+        for text in [
+            "",
+            "a",
+            "knee_oa",
+            "P0000001",
+            "P0000001\0knee",
+            "dextrose 12.5%",
+        ] {
+            let mut padded = Fx::default();
+            for chunk in text.as_bytes().chunks(8) {
+                let mut w = [0u8; 8];
+                w[..chunk.len()].copy_from_slice(chunk);
+                padded.add(u64::from_le_bytes(w));
+            }
+            assert_eq!(fx_hash(text.as_bytes()), padded.finish(), "{text}");
+        }
+    }
 
     #[test]
     fn dates_count_days() {
