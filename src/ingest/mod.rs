@@ -337,6 +337,9 @@ impl Dataset {
                 Source::Csv(src) => {
                     let parts = self.parts(index, &src, settings);
                     if parts < 2 || !self.stream_parts(index, &src, parts, settings, sink)? {
+                        if parts >= 2 && std::env::var_os("PROLO_TIMINGS").is_some() {
+                            eprintln!("prolo: the parts gave up; read again in one piece");
+                        }
                         self.stream_csv(index, *src, settings, sink)?;
                     }
                 }
@@ -535,10 +538,35 @@ fn unterminated(reader_line: u64, record: &csv::ByteRecord) -> u64 {
     reader_line.saturating_sub(inner)
 }
 
+/// A record's fields as read: bytes, and where each field lies in them.
+pub(super) trait RawRecord {
+    /// The bytes the fields are slices of.
+    fn bytes(&self) -> &[u8];
+    /// Where field `i` lies in [`RawRecord::bytes`].
+    fn field(&self, i: usize) -> Option<std::ops::Range<usize>>;
+    /// The number of fields.
+    fn count(&self) -> usize;
+}
+
+impl RawRecord for csv::ByteRecord {
+    fn bytes(&self) -> &[u8] {
+        self.as_slice()
+    }
+    fn field(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        self.range(i)
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
 /// Adds the non-blank values of `record` to the identifier guard's sample of each column.
-fn keep_sample(sample: &mut [Vec<String>], record: &csv::ByteRecord) {
-    for (column, v) in sample.iter_mut().zip(record.iter()) {
-        let v = String::from_utf8_lossy(v);
+fn keep_sample(sample: &mut [Vec<String>], record: &impl RawRecord) {
+    for (i, column) in sample.iter_mut().enumerate().take(record.count()) {
+        let Some(range) = record.field(i) else {
+            continue;
+        };
+        let v = String::from_utf8_lossy(&record.bytes()[range]);
         if !v.trim().is_empty() {
             column.push(v.into_owned());
         }
@@ -547,22 +575,23 @@ fn keep_sample(sample: &mut [Vec<String>], record: &csv::ByteRecord) {
 
 /// The trimmed text of each canonical field of `record`.
 fn fields<'r>(
-    record: &'r csv::ByteRecord,
+    record: &'r impl RawRecord,
     columns: &[Option<usize>; N_FIELDS],
     path: &str,
     line: u64,
 ) -> Result<[&'r str; N_FIELDS]> {
     // One UTF-8 check for the whole record; a field is then a slice of it (unless the
     // record holds bytes that are not UTF-8 somewhere).
-    let whole = std::str::from_utf8(record.as_slice()).ok();
+    let bytes = record.bytes();
+    let whole = std::str::from_utf8(bytes).ok();
     let mut fields = [""; N_FIELDS];
     for (k, c) in columns.iter().enumerate() {
-        let Some(range) = c.and_then(|c| record.range(c)) else {
+        let Some(range) = c.and_then(|c| record.field(c)) else {
             continue;
         };
         let text = match whole.and_then(|w| w.get(range.clone())) {
             Some(text) => text,
-            None => std::str::from_utf8(&record.as_slice()[range]).map_err(|_| {
+            None => std::str::from_utf8(&bytes[range]).map_err(|_| {
                 Error::InvalidData(format!(
                     "{path}: line {line}: column {}: bytes that are not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
                     FIELDS[k].name

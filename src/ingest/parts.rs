@@ -9,17 +9,14 @@
 //! that results and messages are exactly those of the one-piece read. A separate thread
 //! hashes the whole file (SHA-256 cannot be computed in pieces).
 
-use std::cell::RefCell;
 use std::io::{Cursor, Read, Seek, SeekFrom};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use super::{
-    fields, hex, keep_sample, unterminated, CsvSource, Dataset, Quotes, Quoting, Record, Sink,
-    Tally, GUARD_SAMPLE, N_FIELDS,
+    fields, hex, keep_sample, CsvSource, Dataset, RawRecord, Record, Sink, GUARD_SAMPLE, N_FIELDS,
 };
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -192,74 +189,314 @@ impl Job<'_> {
     fn run<S: Sink>(self, mut sink: S) -> Option<Part<S>> {
         let mut file = std::fs::File::open(self.path).ok()?;
         file.seek(SeekFrom::Start(self.start)).ok()?;
-        let tally = Rc::new(RefCell::new(Tally {
-            sha: Sha256::new(),
-            quoting: Quoting::new(self.delimiter),
-            bytes: 0,
-            since_record: 0,
-            max_record: self.max_record,
-            too_long: false,
-        }));
         // The last part ends like the whole text: with a line end added.
         let end: &[u8] = if self.last { b"\n" } else { b"" };
-        let text = Quotes {
-            inner: file.take(self.end - self.start).chain(Cursor::new(end)),
-            tally: tally.clone(),
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(self.delimiter)
-            .has_headers(false)
-            .flexible(true)
-            .terminator(csv::Terminator::Any(b'\n'))
-            .buffer_capacity(1 << 20)
-            .from_reader(text);
+        let text = file.take(self.end - self.start).chain(Cursor::new(end));
         let columns = self.columns;
-        let mut record = csv::ByteRecord::new();
         let mut sample: Vec<Vec<String>> = Vec::new();
         let mut sampled = 0;
         let mut counted = 0;
-        loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(true) => tally.borrow_mut().since_record = 0,
-                Ok(false) => break,
-                Err(_) => return None,
-            }
-            if record.len() > self.width {
-                return None;
-            }
-            // Lines count from the part's start: its first line is 1.
-            let line = unterminated(reader.position().line(), &record)
-                .saturating_sub(1)
-                .max(1);
+        let split = Split {
+            delimiter: self.delimiter,
+            width: self.width,
+            max_record: self.max_record,
+            chunk: 1 << 20,
+        };
+        let lines = split.each(text, |line, record, at| {
             if self.first && sampled < GUARD_SAMPLE {
                 sampled += 1;
                 sample.resize(self.width, Vec::new());
-                keep_sample(&mut sample, &record);
+                keep_sample(&mut sample, record);
             }
-            let fields = fields(&record, &columns, self.path, line).ok()?;
+            let fields = fields(record, &columns, self.path, line).ok()?;
             sink.record(&Record {
                 file: self.index,
                 line,
                 fields,
             })
             .ok()?;
-            let at = reader.position().byte();
             if at - counted >= 1 << 20 {
                 self.progress.fetch_add(at - counted, Ordering::Relaxed);
                 counted = at;
             }
-        }
-        self.progress.fetch_add(
-            reader.position().byte().saturating_sub(counted),
-            Ordering::Relaxed,
-        );
-        if tally.borrow().quoting.open() {
-            return None;
-        }
+            Some(())
+        })?;
+        let bytes = self.end - self.start + end.len() as u64;
+        self.progress
+            .fetch_add(bytes.saturating_sub(counted), Ordering::Relaxed);
         Some(Part {
             sink,
-            lines: reader.position().line().saturating_sub(1),
+            lines,
             sample,
         })
+    }
+}
+
+/// Splits CSV text into records exactly as the `csv` crate reads it here (RFC 4180
+/// quoting, `\n` ends a record, blank lines skipped, any number of fields), but a line
+/// without a quote is cut at its separators directly; only a line with a quote goes
+/// through `csv_core`'s state machine.
+struct Split {
+    delimiter: u8,
+    /// The most fields a record may have.
+    width: usize,
+    /// The longest record (bytes).
+    max_record: u64,
+    /// Bytes read at a time (the buffer grows to hold a longer record).
+    chunk: usize,
+}
+
+/// A record cut from a line without quotes, or read by `csv_core`: bytes and the field
+/// spans in them.
+struct Fields<'a> {
+    bytes: &'a [u8],
+    spans: &'a [(usize, usize)],
+}
+
+impl RawRecord for Fields<'_> {
+    fn bytes(&self) -> &[u8] {
+        self.bytes
+    }
+    fn field(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        self.spans.get(i).map(|&(a, b)| a..b)
+    }
+    fn count(&self) -> usize {
+        self.spans.len()
+    }
+}
+
+impl Split {
+    /// Calls `record(line, fields, bytes read so far)` for each record of `text` (which
+    /// ends with a line end), the line counted from 1 at the start of `text`. Returns the
+    /// line ends in `text`, or None when a record has more than `width` fields, runs on
+    /// for more than `max_record` bytes or ends inside quotes, or `text` cannot be read,
+    /// or `record` gives None.
+    fn each(
+        &self,
+        mut text: impl Read,
+        mut record: impl FnMut(u64, &Fields, u64) -> Option<()>,
+    ) -> Option<u64> {
+        let max = usize::try_from(self.max_record).unwrap_or(usize::MAX);
+        let mut buf = vec![0u8; self.chunk.clamp(1, max.max(1))];
+        let (mut pos, mut have, mut eof) = (0usize, 0usize, false);
+        // Bytes of `text` before `buf[0]`.
+        let mut before = 0u64;
+        let mut line = 1u64;
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(self.width + 1);
+        let mut core = csv_core::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .terminator(csv_core::Terminator::Any(b'\n'))
+            .build();
+        let mut out: Vec<u8> = vec![0; 1];
+        let mut ends = vec![0usize; self.width + 1];
+        // A blank line first, so that csv_core does not take a later record's first bytes
+        // for a byte order mark (it looks for one on its first read only).
+        core.read_record(b"\n", &mut out, &mut ends);
+        // Moves the unread bytes to the front and reads more; false at the end of `text`.
+        let mut refill =
+            |buf: &mut Vec<u8>, pos: &mut usize, have: &mut usize, before: &mut u64| {
+                buf.copy_within(*pos..*have, 0);
+                *before += *pos as u64;
+                *have -= *pos;
+                *pos = 0;
+                if *have == buf.len() {
+                    if buf.len() >= max {
+                        return None;
+                    }
+                    let len = buf.len().saturating_mul(2).min(max);
+                    buf.resize(len, 0);
+                }
+                loop {
+                    match text.read(&mut buf[*have..]) {
+                        Ok(0) => return Some(false),
+                        Ok(n) => {
+                            *have += n;
+                            return Some(true);
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => return None,
+                    }
+                }
+            };
+        loop {
+            let Some(nl) = memchr::memchr(b'\n', &buf[pos..have]) else {
+                if eof {
+                    // The text ends with a line end: nothing can be left over.
+                    return (pos == have).then_some(line - 1);
+                }
+                eof = !refill(&mut buf, &mut pos, &mut have, &mut before)?;
+                continue;
+            };
+            let text_line = &buf[pos..pos + nl];
+            if nl == 0 {
+                // A blank line.
+                pos += 1;
+                line += 1;
+                continue;
+            }
+            if memchr::memchr(b'"', text_line).is_none() {
+                spans.clear();
+                let mut start = 0;
+                for d in memchr::memchr_iter(self.delimiter, text_line) {
+                    spans.push((start, d));
+                    start = d + 1;
+                }
+                spans.push((start, nl));
+                if spans.len() > self.width || nl as u64 > self.max_record {
+                    return None;
+                }
+                pos += nl + 1;
+                let at = before + pos as u64;
+                record(
+                    line,
+                    &Fields {
+                        bytes: text_line,
+                        spans: &spans,
+                    },
+                    at,
+                )?;
+                line += 1;
+                continue;
+            }
+            // A line with a quote: csv_core reads the record, which may run over lines.
+            let (mut nout, mut nend, start_line) = (0usize, 0usize, line);
+            loop {
+                if out.len() < nout + (have - pos) {
+                    out.resize(nout + (have - pos), 0);
+                }
+                let (res, nin, o, e) =
+                    core.read_record(&buf[pos..have], &mut out[nout..], &mut ends[nend..]);
+                line += memchr::memchr_iter(b'\n', &buf[pos..pos + nin]).count() as u64;
+                pos += nin;
+                nout += o;
+                nend += e;
+                match res {
+                    csv_core::ReadRecordResult::Record => break,
+                    csv_core::ReadRecordResult::InputEmpty if !eof => {
+                        eof = !refill(&mut buf, &mut pos, &mut have, &mut before)?;
+                        if eof {
+                            // The text ends inside quotes.
+                            return None;
+                        }
+                    }
+                    csv_core::ReadRecordResult::OutputFull => {}
+                    // Ends inside quotes, or more fields than the header.
+                    _ => return None,
+                }
+                if nout as u64 > self.max_record {
+                    return None;
+                }
+            }
+            spans.clear();
+            let mut start = 0;
+            for &end in &ends[..nend] {
+                spans.push((start, end));
+                start = end;
+            }
+            if spans.len() > self.width {
+                return None;
+            }
+            let at = before + pos as u64;
+            record(
+                start_line,
+                &Fields {
+                    bytes: &out[..nout],
+                    spans: &spans,
+                },
+                at,
+            )?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{unterminated, Quoting};
+    use super::*;
+    use proptest::prelude::*;
+
+    type Records = Vec<(u64, Vec<Vec<u8>>)>;
+
+    /// What the `csv` crate reads from `text`, as a part read it before [`Split`]: each
+    /// record's line and fields, and the line ends; None where the part gave up.
+    fn by_csv_crate(text: &[u8], width: usize) -> Option<(Records, u64)> {
+        let mut quoting = Quoting::new(b',');
+        quoting.scan(text);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_reader(text);
+        let mut record = csv::ByteRecord::new();
+        let mut records = Vec::new();
+        while reader.read_byte_record(&mut record).ok()? {
+            if record.len() > width {
+                return None;
+            }
+            let line = unterminated(reader.position().line(), &record)
+                .saturating_sub(1)
+                .max(1);
+            records.push((line, record.iter().map(<[u8]>::to_vec).collect()));
+        }
+        if quoting.open() {
+            return None;
+        }
+        Some((records, reader.position().line().saturating_sub(1)))
+    }
+
+    fn by_split(text: &[u8], width: usize, chunk: usize) -> Option<(Records, u64)> {
+        let split = Split {
+            delimiter: b',',
+            width,
+            max_record: 1 << 20,
+            chunk,
+        };
+        let mut records = Vec::new();
+        let lines = split.each(text, |line, r, _| {
+            let fields = (0..r.count())
+                .map(|i| Some(r.bytes()[r.field(i)?].to_vec()))
+                .collect::<Option<Vec<_>>>()?;
+            records.push((line, fields));
+            Some(())
+        })?;
+        Some((records, lines))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Quotes, doubled quotes, separators, line ends inside and outside quotes, CRs,
+        /// blank lines, short and long records, read through buffers of any size.
+        #[test]
+        fn split_reads_as_the_csv_crate(
+            bytes in prop::collection::vec(
+                prop::sample::select(vec![b'a', b'b', b',', b'"', b'\n', b'\r', b' ', 0xc3, 0xa9]),
+                0..200,
+            ),
+            width in 1usize..6,
+            chunk in 1usize..40,
+        ) {
+            let mut text = bytes;
+            // A part's text ends with a line end.
+            if text.last() != Some(&b'\n') {
+                text.push(b'\n');
+            }
+            prop_assert_eq!(by_split(&text, width, chunk), by_csv_crate(&text, width));
+        }
+    }
+
+    #[test]
+    fn split_gives_up_on_a_record_longer_than_the_limit() {
+        let split = |max_record| Split {
+            delimiter: b',',
+            width: 3,
+            max_record,
+            chunk: 4,
+        };
+        let text = b"a,b\n\"x\ny\",zzzzzzzzzzzzzzzzzzzz\nc\n";
+        assert!(split(1000).each(&text[..], |_, _, _| Some(())).is_some());
+        assert!(split(16).each(&text[..], |_, _, _| Some(())).is_none());
+        let plain = b"a,b\nccccccccccccccccccccccccc\n";
+        assert!(split(16).each(&plain[..], |_, _, _| Some(())).is_none());
     }
 }
