@@ -15,9 +15,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{
-    fields, hex, keep_sample, CsvSource, Dataset, RawRecord, Record, Sink, GUARD_SAMPLE, N_FIELDS,
-};
+use super::{fields, hex, CsvSource, Dataset, RawRecord, Record, Sink, GUARD_SAMPLE, N_FIELDS};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 
@@ -29,8 +27,9 @@ struct Part<S> {
     sink: S,
     /// Line ends in the part.
     lines: u64,
-    /// The first values of each column (part 0 only), for the identifier guard.
-    sample: Vec<Vec<String>>,
+    /// The part's first records (at most [`GUARD_SAMPLE`]), as text: the identifier guard
+    /// looks at the file's first records, which may run over several parts.
+    first_records: Vec<Vec<String>>,
 }
 
 impl Dataset {
@@ -91,7 +90,6 @@ impl Dataset {
                         progress: progress.clone(),
                         start: range[0],
                         end: range[1],
-                        first: k == 0,
                         last: k == last,
                     };
                     scope.spawn(move || job.run(part))
@@ -110,10 +108,19 @@ impl Dataset {
             return Ok(false);
         };
         let mut lines = src.header_lines;
-        let mut sample = Vec::new();
-        for (k, part) in read.into_iter().enumerate() {
-            if k == 0 {
-                sample = part.sample;
+        let mut sample = vec![Vec::new(); width];
+        let mut sampled = 0;
+        for part in read {
+            for record in part.first_records {
+                if sampled < GUARD_SAMPLE {
+                    sampled += 1;
+                    // As `keep_sample`: the non-blank values of each column.
+                    for (column, v) in sample.iter_mut().zip(record) {
+                        if !v.trim().is_empty() {
+                            column.push(v);
+                        }
+                    }
+                }
             }
             sink.join(part.sink, lines);
             lines += part.lines;
@@ -180,7 +187,6 @@ struct Job<'a> {
     progress: Arc<AtomicU64>,
     start: u64,
     end: u64,
-    first: bool,
     last: bool,
 }
 
@@ -193,8 +199,7 @@ impl Job<'_> {
         let end: &[u8] = if self.last { b"\n" } else { b"" };
         let text = file.take(self.end - self.start).chain(Cursor::new(end));
         let columns = self.columns;
-        let mut sample: Vec<Vec<String>> = Vec::new();
-        let mut sampled = 0;
+        let mut first_records: Vec<Vec<String>> = Vec::new();
         let mut counted = 0;
         let split = Split {
             delimiter: self.delimiter,
@@ -203,10 +208,16 @@ impl Job<'_> {
             chunk: 1 << 20,
         };
         let lines = split.each(text, |line, record, at| {
-            if self.first && sampled < GUARD_SAMPLE {
-                sampled += 1;
-                sample.resize(self.width, Vec::new());
-                keep_sample(&mut sample, record);
+            if first_records.len() < GUARD_SAMPLE {
+                first_records.push(
+                    (0..record.count())
+                        .map(|i| {
+                            record.field(i).map_or(String::new(), |r| {
+                                String::from_utf8_lossy(&record.bytes()[r]).into_owned()
+                            })
+                        })
+                        .collect(),
+                );
             }
             let fields = fields(record, &columns, self.path, line).ok()?;
             sink.record(&Record {
@@ -227,7 +238,7 @@ impl Job<'_> {
         Some(Part {
             sink,
             lines,
-            sample,
+            first_records,
         })
     }
 }

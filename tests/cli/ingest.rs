@@ -570,3 +570,37 @@ fn parquet_list_columns_are_skipped_unless_a_field_reads_them() {
             "column \"pain\" holds values of type list[f64]; expected one number or text per record",
         ));
 }
+
+/// Fuzzing finding F6 (the `parts` target): the identifier guard looked at the first
+/// records of the first part only, so a file read in parts whose identifying values came
+/// after the first part's records passed the guard that the one-piece read stops at.
+#[test]
+fn the_identifier_guard_sees_the_first_records_of_every_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("patient_id,condition,day,injection,pain,contact\n");
+    for p in 0..6 {
+        text.push_str(&format!("P{p},knee_oa,0,1,6,\nP{p},knee_oa,30,0,3,\n"));
+    }
+    for p in 6..12 {
+        text.push_str(&format!(
+            "P{p},knee_oa,0,1,6,pat{p}@example.org\nP{p},knee_oa,30,0,3,pat{p}@example.org\n"
+        ));
+    }
+    let data = write(dir.path(), "later.csv", text);
+    let run = |parts: &str| {
+        prolo()
+            .args(["validate", "--format", "json"])
+            .arg(&data)
+            .env("PROLO_PARTS", parts)
+            .output()
+            .unwrap()
+    };
+    let whole = run("1");
+    assert_eq!(whole.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&whole.stdout).contains("identifier column"));
+    for parts in ["2", "3", "5"] {
+        let split = run(parts);
+        assert_eq!(split.status.code(), Some(3), "{parts} parts");
+        assert_eq!(split.stdout, whole.stdout, "{parts} parts");
+    }
+}

@@ -1,0 +1,36 @@
+//! Arbitrary bytes as a file on disk, read in 2–4 parts at once (the first byte chooses how
+//! many) and in one piece: validation must find exactly the same (differential: the parts'
+//! own line splitter, the cuts, the joins of course keys and rows against the `csv` crate's
+//! one-piece read).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fn findings(path: &str, parts: usize) -> String {
+    let mut settings = prolo::config::Settings::default();
+    settings.parts = Some(parts);
+    let found = prolo::ingest::read(&[path.to_string()], &settings).and_then(|mut d| {
+        let mut v = prolo::validate::validate(&mut d, &settings)?;
+        let (_, left) = prolo::courses::derive(&mut v, &settings);
+        v.add_outcome_findings(&d, &left);
+        Ok(prolo::render::findings::json(&v))
+    });
+    match found {
+        Ok(json) => String::from_utf8_lossy(&json).into_owned(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&k, rest)) = data.split_first() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("prolo-fuzz-parts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary folder");
+    let path = dir.join("in.csv");
+    std::fs::write(&path, rest).expect("temporary file");
+    let path = path.to_string_lossy().into_owned();
+    let one = findings(&path, 1);
+    let parts = findings(&path, 2 + usize::from(k % 3));
+    assert_eq!(one, parts, "parts and one piece differ");
+});
