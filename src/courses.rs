@@ -26,6 +26,14 @@ impl Outcome {
         }
     }
 
+    /// "pain", or "function (NAME)": how findings name the outcome.
+    pub fn label(self, settings: &Settings) -> String {
+        match self {
+            Outcome::Pain => "pain".to_string(),
+            Outcome::Function(_) => format!("function ({})", self.instrument(settings).name),
+        }
+    }
+
     /// The instrument this outcome is measured on.
     pub fn instrument(self, settings: &Settings) -> &Instrument {
         match self {
@@ -96,11 +104,8 @@ pub fn is_responder(instrument: &Instrument, baseline: f64, improvement: f64) ->
 
 /// Derives every outcome of every valid course and records the outcome exclusions.
 ///
-/// Also returns each course left out of an outcome, as (course, reason, outcome label).
-pub fn derive(
-    v: &mut Validated,
-    settings: &Settings,
-) -> (Vec<OutcomeCourses>, Vec<(u32, Reason, String)>) {
+/// Also returns each course left out of an outcome, as (course, reason, outcome).
+pub fn derive(v: &mut Validated, settings: &Settings) -> (Vec<OutcomeCourses>, LeftOut) {
     // The courses each function instrument was measured in (pain: every course).
     let mut measured: Vec<Vec<u32>> = vec![Vec::new(); settings.instruments.len()];
     for (index, course) in v.courses.iter().enumerate() {
@@ -259,8 +264,8 @@ impl<'a, T> Fill<'a, T> {
 
 /// Outcome exclusions found while deriving one outcome.
 type Found = Vec<(ExclusionKey, Excluded)>;
-/// Courses left out of one outcome: (course, reason, outcome label).
-type LeftOut = Vec<(u32, Reason, String)>;
+/// Courses left out of an outcome: (course, reason, outcome).
+pub type LeftOut = Vec<(u32, Reason, Outcome)>;
 
 /// Derives `outcome` for courses `which` (indices into `v.courses`, ascending) into
 /// `courses` (room for one per course) and `points` (room for one per row), whose first
@@ -281,10 +286,6 @@ fn derive_one(
     let instrument = outcome.instrument(settings);
     let mut no_baseline = Excluded::default();
     let mut no_followup = Excluded::default();
-    let label = match outcome {
-        Outcome::Pain => "pain".to_string(),
-        Outcome::Function(_) => format!("function ({})", instrument.name),
-    };
     for &index in which {
         let course = &v.courses[index as usize];
         let rows = course.start..course.end;
@@ -295,7 +296,7 @@ fn derive_one(
         let Some(baseline) = rows.clone().rev().filter(|&r| ib(r) == 0).find_map(scores) else {
             no_baseline.records += n_rows;
             no_baseline.courses += 1;
-            left_out.push((index, Reason::NoBaseline, label.clone()));
+            left_out.push((index, Reason::NoBaseline, outcome));
             continue;
         };
         let Some(last) = rows
@@ -305,7 +306,7 @@ fn derive_one(
         else {
             no_followup.records += n_rows;
             no_followup.courses += 1;
-            left_out.push((index, Reason::NoFollowUp, label.clone()));
+            left_out.push((index, Reason::NoFollowUp, outcome));
             continue;
         };
         let followup = scores(last).unwrap_or(f64::NAN);

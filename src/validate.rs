@@ -187,9 +187,23 @@ impl Validated {
 
     /// Adds a warning finding for each course left out of an outcome's analysis
     /// (`no baseline`, `no follow-up`), located at the course's first encounter.
-    pub fn add_outcome_findings(&mut self, data: &Dataset, found: &[(u32, Reason, String)]) {
-        for (course, reason, outcome) in found {
-            let c = &self.courses[*course as usize];
+    pub fn add_outcome_findings(
+        &mut self,
+        data: &Dataset,
+        settings: &Settings,
+        found: &[(u32, Reason, crate::courses::Outcome)],
+    ) {
+        // Each outcome's label, made once.
+        let mut labels: Vec<(crate::courses::Outcome, String)> = Vec::new();
+        for &(course, reason, outcome) in found {
+            let outcome = match labels.iter().find(|(o, _)| *o == outcome) {
+                Some((_, label)) => label,
+                None => {
+                    labels.push((outcome, outcome.label(settings)));
+                    &labels[labels.len() - 1].1
+                }
+            };
+            let c = &self.courses[course as usize];
             let (file, line) = c.first;
             let what = match reason {
                 Reason::NoBaseline => "a score before the first injection (or on its day)",
@@ -197,7 +211,7 @@ impl Validated {
             };
             self.findings.push(Finding {
                 severity: reason.severity(),
-                reason: *reason,
+                reason,
                 file: data.inputs[file as usize].path.clone(),
                 line: Some(u64::from(line)),
                 column: None,

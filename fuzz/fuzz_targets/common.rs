@@ -21,7 +21,7 @@ pub fn pipeline(data: &[u8], settings: &Settings) {
         return;
     };
     let (_, left) = prolo::courses::derive(&mut v, settings);
-    v.add_outcome_findings(&d, &left);
+    v.add_outcome_findings(&d, settings, &left);
     let _ = prolo::render::findings::json(&v);
     let _ = prolo::render::findings::text(&v);
     drop(v);

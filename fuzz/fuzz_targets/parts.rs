@@ -12,7 +12,7 @@ fn findings(path: &str, parts: usize) -> String {
     let found = prolo::ingest::read(&[path.to_string()], &settings).and_then(|mut d| {
         let mut v = prolo::validate::validate(&mut d, &settings)?;
         let (_, left) = prolo::courses::derive(&mut v, &settings);
-        v.add_outcome_findings(&d, &left);
+        v.add_outcome_findings(&d, &settings, &left);
         Ok(prolo::render::findings::json(&v))
     });
     match found {

@@ -16,7 +16,7 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
         validate::validate(&mut data, &settings)?
     };
     let (_, left_out) = courses::derive(&mut v, &settings);
-    v.add_outcome_findings(&data, &left_out);
+    v.add_outcome_findings(&data, &settings, &left_out);
     let report = match args.format {
         Format::Text => findings::text(&v).into_bytes(),
         Format::Json => findings::json(&v),
