@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 
 use crate::config::Settings;
 use crate::schema::Instrument;
-use crate::validate::{Excluded, ExclusionKey, Reason, Records, Validated};
+use crate::validate::{Encounter, Excluded, ExclusionKey, Reason, Validated};
 
 /// Relative tolerance of the responder comparison (SPEC: 10 → 7 is a 30% reduction).
 pub const RESPONDER_TOLERANCE: f64 = 1e-9;
@@ -280,72 +280,79 @@ fn derive_one(
     base: u32,
 ) -> (Found, LeftOut) {
     let mut exclusions = Vec::new();
-    let mut inj_before: Vec<u32> = Vec::new();
     let mut left_out = Vec::new();
 
     let instrument = outcome.instrument(settings);
+    let lower_better = instrument.better == crate::schema::Better::Lower;
+    let responds = |baseline: f64, x: f64| {
+        is_responder(instrument, baseline, instrument.improvement(baseline, x))
+    };
     let mut no_baseline = Excluded::default();
     let mut no_followup = Excluded::default();
     for &index in which {
         let course = &v.courses[index as usize];
-        let rows = course.start..course.end;
-        let scores = |r: usize| score(&v.records, outcome, r);
-        injections_before(&v.records, course.start, course.end, &mut inj_before);
         let n_rows = (course.end - course.start) as u64;
-        let ib = |r: usize| inj_before[r - course.start];
-        let Some(baseline) = rows.clone().rev().filter(|&r| ib(r) == 0).find_map(scores) else {
-            no_baseline.records += n_rows;
-            no_baseline.courses += 1;
-            left_out.push((index, Reason::NoBaseline, outcome));
-            continue;
-        };
-        let Some(last) = rows
-            .clone()
-            .rev()
-            .find(|&r| ib(r) >= 1 && scores(r).is_some())
-        else {
-            no_followup.records += n_rows;
-            no_followup.courses += 1;
-            left_out.push((index, Reason::NoFollowUp, outcome));
-            continue;
-        };
-        let followup = scores(last).unwrap_or(f64::NAN);
-        let responds =
-            |x: f64| is_responder(instrument, baseline, instrument.improvement(baseline, x));
-        let first = rows
-            .clone()
-            .find(|&r| ib(r) >= 1 && scores(r).is_some_and(responds));
-        // The last score at each injections_before.
-        let first_point = base + points.0.len as u32;
+        // One walk in day order. injections_before never decreases, so the baseline (the
+        // last score with none before it) is settled when the first row after an injection
+        // comes, which is where a response can first be looked for.
+        let (first_k, first_s) = (points.0.len, points.1.len);
+        let mut before = 0u32;
+        let mut baseline: Option<f64> = None;
+        // The final follow-up: (score, injections_before).
+        let mut last: Option<(f64, u32)> = None;
+        // injections_before at the first response.
+        let mut first: Option<u32> = None;
+        // The last score at each injections_before, written when the next one starts.
         let mut point: Option<(u32, f64)> = None;
-        for r in rows.clone() {
-            if let Some(s) = scores(r) {
-                match point {
-                    Some(p) if p.0 == ib(r) => point = Some((p.0, s)),
-                    Some((k, last)) => {
-                        points.0.push(k);
-                        points.1.push(last);
-                        point = Some((ib(r), s));
+        for e in &v.records[course.start..course.end] {
+            if let Some(s) = score(e, outcome) {
+                if before == 0 {
+                    baseline = Some(s);
+                } else {
+                    last = Some((s, before));
+                    if first.is_none() && baseline.is_some_and(|b| responds(b, s)) {
+                        first = Some(before);
                     }
-                    None => point = Some((ib(r), s)),
+                }
+                match point {
+                    Some((k, _)) if k == before => point = Some((k, s)),
+                    Some((k, previous)) => {
+                        points.0.push(k);
+                        points.1.push(previous);
+                        point = Some((before, s));
+                    }
+                    None => point = Some((before, s)),
                 }
             }
+            before += u32::from(e.injection);
         }
-        if let Some((k, last)) = point {
+        let (Some(baseline), Some((followup, received))) = (baseline, last) else {
+            // Left out: its points are taken back.
+            (points.0.len, points.1.len) = (first_k, first_s);
+            let (reason, n) = if baseline.is_none() {
+                (Reason::NoBaseline, &mut no_baseline)
+            } else {
+                (Reason::NoFollowUp, &mut no_followup)
+            };
+            n.records += n_rows;
+            n.courses += 1;
+            left_out.push((index, reason, outcome));
+            continue;
+        };
+        if let Some((k, s)) = point {
             points.0.push(k);
-            points.1.push(last);
+            points.1.push(s);
         }
-        let trajectory = (first_point, base + points.0.len as u32);
         courses.push(CourseOutcome {
             condition: course.condition,
             baseline,
             followup,
-            injections: ib(last),
-            lower_better: instrument.better == crate::schema::Better::Lower,
-            responder: responds(followup),
-            time: first.map_or(ib(last), ib),
+            injections: received,
+            lower_better,
+            responder: responds(baseline, followup),
+            time: first.unwrap_or(received),
             event: first.is_some(),
-            trajectory,
+            trajectory: (base + first_k as u32, base + points.0.len as u32),
         });
     }
     let (kind, instrument_key) = match outcome {
@@ -370,25 +377,14 @@ fn derive_one(
     (exclusions, left_out)
 }
 
-/// The score of `outcome` at row `r`, if one was recorded and valid.
-fn score(records: &Records, outcome: Outcome, r: usize) -> Option<f64> {
-    let e = &records[r];
+/// The score of `outcome` at encounter `e`, if one was recorded and valid.
+fn score(e: &Encounter, outcome: Outcome) -> Option<f64> {
     let x = match outcome {
         Outcome::Pain => e.pain,
         Outcome::Function(i) if e.instrument == i => e.function,
         Outcome::Function(_) => return None,
     };
     (!x.is_nan()).then_some(x)
-}
-
-/// injections_before of rows `start..end` (sorted by day, days distinct) into `out`.
-fn injections_before(records: &Records, start: usize, end: usize, out: &mut Vec<u32>) {
-    out.clear();
-    let mut n = 0;
-    for e in &records[start..end] {
-        out.push(n);
-        n += u32::from(e.injection);
-    }
 }
 
 #[cfg(test)]
