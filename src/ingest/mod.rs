@@ -562,13 +562,25 @@ impl RawRecord for csv::ByteRecord {
 
 /// Adds the non-blank values of `record` to the identifier guard's sample of each column.
 fn keep_sample(sample: &mut [Vec<String>], record: &impl RawRecord) {
-    for (i, column) in sample.iter_mut().enumerate().take(record.count()) {
-        let Some(range) = record.field(i) else {
-            continue;
-        };
-        let v = String::from_utf8_lossy(&record.bytes()[range]);
+    keep_values(sample, record_text(record));
+}
+
+/// The fields of `record` as text (bytes that are not UTF-8 replaced).
+fn record_text(record: &impl RawRecord) -> Vec<String> {
+    (0..record.count())
+        .map(|i| {
+            record.field(i).map_or(String::new(), |r| {
+                String::from_utf8_lossy(&record.bytes()[r]).into_owned()
+            })
+        })
+        .collect()
+}
+
+/// Adds the non-blank `values` (one per column, in order) to the identifier guard's sample.
+fn keep_values(sample: &mut [Vec<String>], values: Vec<String>) {
+    for (column, v) in sample.iter_mut().zip(values) {
         if !v.trim().is_empty() {
-            column.push(v.into_owned());
+            column.push(v);
         }
     }
 }

@@ -15,7 +15,10 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{fields, hex, CsvSource, Dataset, RawRecord, Record, Sink, GUARD_SAMPLE, N_FIELDS};
+use super::{
+    fields, hex, keep_values, record_text, CsvSource, Dataset, RawRecord, Record, Sink,
+    GUARD_SAMPLE, N_FIELDS,
+};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 
@@ -114,12 +117,7 @@ impl Dataset {
             for record in part.first_records {
                 if sampled < GUARD_SAMPLE {
                     sampled += 1;
-                    // As `keep_sample`: the non-blank values of each column.
-                    for (column, v) in sample.iter_mut().zip(record) {
-                        if !v.trim().is_empty() {
-                            column.push(v);
-                        }
-                    }
+                    keep_values(&mut sample, record);
                 }
             }
             sink.join(part.sink, lines);
@@ -209,15 +207,7 @@ impl Job<'_> {
         };
         let lines = split.each(text, |line, record, at| {
             if first_records.len() < GUARD_SAMPLE {
-                first_records.push(
-                    (0..record.count())
-                        .map(|i| {
-                            record.field(i).map_or(String::new(), |r| {
-                                String::from_utf8_lossy(&record.bytes()[r]).into_owned()
-                            })
-                        })
-                        .collect(),
-                );
+                first_records.push(record_text(record));
             }
             let fields = fields(record, &columns, self.path, line).ok()?;
             sink.record(&Record {
