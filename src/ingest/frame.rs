@@ -44,10 +44,15 @@ pub(super) fn row_groups(meta: &FileMetadataRef) -> Vec<(usize, usize)> {
 }
 
 /// Checks the file's footer (its metadata, in Thrift's compact encoding) before polars reads
-/// it: every list, map and string must fit in the bytes that remain, since polars reserves
-/// room for the number of elements a list claims, and a failed allocation ends the process
-/// (found by fuzzing, F5: a list claiming billions of elements in a 2 KB file). The walk
-/// reads each field of the metadata once and keeps nothing.
+/// it. Polars reserves room for the number of elements a list claims, and a failed allocation
+/// ends the process, so:
+/// - every list, map and string must fit in the bytes that remain (found by fuzzing, F5: a
+///   list claiming billions of elements in a 2 KB file);
+/// - every field polars reads must carry the wire type Parquet defines for it, since polars
+///   picks how to read a field by its id alone (F7: a field of `FileMetaData` with another
+///   type, taken for a list header, made polars reserve 136 GB).
+///
+/// The walk reads each field of the metadata once and keeps nothing.
 pub(super) fn check_footer(raw: &[u8]) -> std::result::Result<(), String> {
     let damaged =
         |what: &str| format!("its metadata is damaged ({what}); expected a complete Parquet file");
@@ -63,11 +68,195 @@ pub(super) fn check_footer(raw: &[u8]) -> std::result::Result<(), String> {
         bytes: &raw[n - 8 - len..n - 8],
         at: 0,
     };
-    walk.skip(STRUCT, 0).map_err(damaged)
+    walk.skip(STRUCT, Some(&FILE_METADATA), 0)
+        .map_err(|e| damaged(&e))
 }
 
 /// Thrift compact types used by the walk.
+const BOOL_TRUE: u8 = 1;
+const BOOL_FALSE: u8 = 2;
+const BYTE: u8 = 3;
+const I16: u8 = 4;
+const I32: u8 = 5;
+const I64: u8 = 6;
+const BINARY: u8 = 8;
+const LIST: u8 = 9;
 const STRUCT: u8 = 12;
+
+/// A Thrift struct of the footer that polars reads: the fields it reads by id, each with the
+/// type Parquet's definition (parquet.thrift) gives it. Fields not listed are skipped by
+/// their wire type, by polars as by the walk.
+struct Shape {
+    name: &'static str,
+    fields: &'static [(i16, Kind)],
+}
+
+/// The type of a field polars reads.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A compact type other than a struct or a list (booleans: either boolean type).
+    Plain(u8),
+    Struct(&'static Shape),
+    /// A struct whose fields polars skips (the empty structs of unions).
+    AnyStruct,
+    /// A list of elements of a compact type, and their shape when they are structs.
+    List(u8, Option<&'static Shape>),
+}
+
+use Kind::{AnyStruct, List, Plain};
+
+static FILE_METADATA: Shape = Shape {
+    name: "FileMetaData",
+    fields: &[
+        (1, Plain(I32)),
+        (2, List(STRUCT, Some(&SCHEMA_ELEMENT))),
+        (3, Plain(I64)),
+        (4, List(STRUCT, Some(&ROW_GROUP))),
+        (5, List(STRUCT, Some(&KEY_VALUE))),
+        (6, Plain(BINARY)),
+        (7, List(STRUCT, Some(&COLUMN_ORDER))),
+    ],
+};
+static SCHEMA_ELEMENT: Shape = Shape {
+    name: "SchemaElement",
+    fields: &[
+        (1, Plain(I32)),
+        (2, Plain(I32)),
+        (3, Plain(I32)),
+        (4, Plain(BINARY)),
+        (5, Plain(I32)),
+        (6, Plain(I32)),
+        (7, Plain(I32)),
+        (8, Plain(I32)),
+        (9, Plain(I32)),
+        (10, Kind::Struct(&LOGICAL_TYPE)),
+    ],
+};
+static LOGICAL_TYPE: Shape = Shape {
+    name: "LogicalType",
+    fields: &[
+        (1, AnyStruct),
+        (2, AnyStruct),
+        (3, AnyStruct),
+        (4, AnyStruct),
+        (5, Kind::Struct(&DECIMAL_TYPE)),
+        (6, AnyStruct),
+        (7, Kind::Struct(&TIME_TYPE)),
+        (8, Kind::Struct(&TIME_TYPE)),
+        (10, Kind::Struct(&INT_TYPE)),
+        (11, AnyStruct),
+        (12, AnyStruct),
+        (13, AnyStruct),
+        (14, AnyStruct),
+        (15, AnyStruct),
+    ],
+};
+static DECIMAL_TYPE: Shape = Shape {
+    name: "DecimalType",
+    fields: &[(1, Plain(I32)), (2, Plain(I32))],
+};
+/// `TimeType` and `TimestampType` have the same fields.
+static TIME_TYPE: Shape = Shape {
+    name: "TimeType",
+    fields: &[(1, Plain(BOOL_TRUE)), (2, Kind::Struct(&TIME_UNIT))],
+};
+static TIME_UNIT: Shape = Shape {
+    name: "TimeUnit",
+    fields: &[(1, AnyStruct), (2, AnyStruct), (3, AnyStruct)],
+};
+static INT_TYPE: Shape = Shape {
+    name: "IntType",
+    fields: &[(1, Plain(BYTE)), (2, Plain(BOOL_TRUE))],
+};
+static ROW_GROUP: Shape = Shape {
+    name: "RowGroup",
+    fields: &[
+        (1, List(STRUCT, Some(&COLUMN_CHUNK))),
+        (2, Plain(I64)),
+        (3, Plain(I64)),
+        (4, List(STRUCT, Some(&SORTING_COLUMN))),
+        (5, Plain(I64)),
+        (6, Plain(I64)),
+        (7, Plain(I16)),
+    ],
+};
+static COLUMN_CHUNK: Shape = Shape {
+    name: "ColumnChunk",
+    fields: &[
+        (1, Plain(BINARY)),
+        (2, Plain(I64)),
+        (3, Kind::Struct(&COLUMN_METADATA)),
+        (4, Plain(I64)),
+        (5, Plain(I32)),
+        (6, Plain(I64)),
+        (7, Plain(I32)),
+    ],
+};
+static COLUMN_METADATA: Shape = Shape {
+    name: "ColumnMetaData",
+    fields: &[
+        (1, Plain(I32)),
+        (2, List(I32, None)),
+        (3, List(BINARY, None)),
+        (4, Plain(I32)),
+        (5, Plain(I64)),
+        (6, Plain(I64)),
+        (7, Plain(I64)),
+        (9, Plain(I64)),
+        (10, Plain(I64)),
+        (11, Plain(I64)),
+        (12, Kind::Struct(&STATISTICS)),
+        (14, Plain(I64)),
+        (15, Plain(I32)),
+    ],
+};
+static STATISTICS: Shape = Shape {
+    name: "Statistics",
+    fields: &[
+        (1, Plain(BINARY)),
+        (2, Plain(BINARY)),
+        (3, Plain(I64)),
+        (4, Plain(I64)),
+        (5, Plain(BINARY)),
+        (6, Plain(BINARY)),
+        (7, Plain(BOOL_TRUE)),
+        (8, Plain(BOOL_TRUE)),
+    ],
+};
+static KEY_VALUE: Shape = Shape {
+    name: "KeyValue",
+    fields: &[(1, Plain(BINARY)), (2, Plain(BINARY))],
+};
+static SORTING_COLUMN: Shape = Shape {
+    name: "SortingColumn",
+    fields: &[
+        (1, Plain(I32)),
+        (2, Plain(BOOL_TRUE)),
+        (3, Plain(BOOL_TRUE)),
+    ],
+};
+static COLUMN_ORDER: Shape = Shape {
+    name: "ColumnOrder",
+    fields: &[(1, AnyStruct), (2, AnyStruct)],
+};
+
+/// The name of a compact type, for messages.
+fn type_name(kind: u8) -> &'static str {
+    match kind {
+        BOOL_TRUE | BOOL_FALSE => "a boolean",
+        BYTE => "a byte",
+        I16 => "an i16",
+        I32 => "an i32",
+        I64 => "an i64",
+        7 => "a double",
+        BINARY => "a string",
+        LIST => "a list",
+        10 => "a set",
+        11 => "a map",
+        STRUCT => "a struct",
+        _ => "an unknown type",
+    }
+}
 
 /// A walk over Thrift compact-encoded bytes that checks every length against what remains.
 struct Compact<'a> {
@@ -75,26 +264,28 @@ struct Compact<'a> {
     at: usize,
 }
 
+type Walked = std::result::Result<(), String>;
+
 impl Compact<'_> {
-    fn byte(&mut self) -> std::result::Result<u8, &'static str> {
+    fn byte(&mut self) -> std::result::Result<u8, String> {
         let b = *self.bytes.get(self.at).ok_or("it ends early")?;
         self.at += 1;
         Ok(b)
     }
 
-    fn varint(&mut self) -> std::result::Result<u64, &'static str> {
+    fn varint(&mut self) -> std::result::Result<u64, String> {
         let mut value = 0u64;
         for shift in (0..70).step_by(7) {
             let b = self.byte()?;
             if shift == 63 && b > 1 {
-                return Err("a number too large");
+                return Err("a number too large".into());
             }
             value |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(value);
             }
         }
-        Err("a number too large")
+        Err("a number too large".into())
     }
 
     fn remaining(&self) -> u64 {
@@ -102,52 +293,67 @@ impl Compact<'_> {
     }
 
     /// A count of elements, each taking at least one byte.
-    fn count(&mut self, size: u64) -> std::result::Result<u64, &'static str> {
+    fn count(&self, size: u64) -> std::result::Result<u64, String> {
         if size > self.remaining() {
-            return Err("a list longer than the bytes left");
+            return Err("a list longer than the bytes left".into());
         }
         Ok(size)
     }
 
-    fn skip(&mut self, kind: u8, depth: u32) -> std::result::Result<(), &'static str> {
+    /// Skips a list or a set: its header, then its elements, whose type must be `element`
+    /// when one is expected (an empty list may leave its type out, as fastparquet writes it).
+    fn list(&mut self, element: Option<u8>, shape: Option<&Shape>, depth: u32) -> Walked {
+        let head = self.byte()?;
+        let size = match head >> 4 {
+            15 => self.varint()?,
+            s => u64::from(s),
+        };
+        let found = head & 0x0f;
+        if let Some(want) = element {
+            if size > 0 && !same_type(found, want) {
+                return Err(format!(
+                    "a list of {} where Parquet defines a list of {}",
+                    type_name(found),
+                    type_name(want)
+                ));
+            }
+        }
+        for _ in 0..self.count(size)? {
+            match found {
+                BOOL_TRUE | BOOL_FALSE => self.byte().map(|_| ())?,
+                e => self.skip(e, shape, depth + 1)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Skips a value of compact type `kind`; a struct with a known `shape` has the types of
+    /// its known fields checked.
+    fn skip(&mut self, kind: u8, shape: Option<&Shape>, depth: u32) -> Walked {
         if depth > 64 {
-            return Err("nested too deeply");
+            return Err("nested too deeply".into());
         }
         match kind {
             // Booleans: in a field the value is the type; in a list, a byte.
-            1 | 2 => Ok(()),
-            3 => self.byte().map(|_| ()),
-            4..=6 => self.varint().map(|_| ()),
+            BOOL_TRUE | BOOL_FALSE => Ok(()),
+            BYTE => self.byte().map(|_| ()),
+            I16..=I64 => self.varint().map(|_| ()),
             7 => {
                 if self.remaining() < 8 {
-                    return Err("it ends early");
+                    return Err("it ends early".into());
                 }
                 self.at += 8;
                 Ok(())
             }
-            8 => {
+            BINARY => {
                 let len = self.varint()?;
                 if len > self.remaining() {
-                    return Err("a string longer than the bytes left");
+                    return Err("a string longer than the bytes left".into());
                 }
                 self.at += len as usize;
                 Ok(())
             }
-            9 | 10 => {
-                let head = self.byte()?;
-                let size = match head >> 4 {
-                    15 => self.varint()?,
-                    s => u64::from(s),
-                };
-                let element = head & 0x0f;
-                for _ in 0..self.count(size)? {
-                    match element {
-                        1 | 2 => self.byte().map(|_| ())?,
-                        e => self.skip(e, depth + 1)?,
-                    }
-                }
-                Ok(())
-            }
+            LIST | 10 => self.list(None, None, depth),
             11 => {
                 let size = self.varint()?;
                 if size == 0 {
@@ -157,26 +363,70 @@ impl Compact<'_> {
                 for _ in 0..self.count(size)? {
                     for t in [types >> 4, types & 0x0f] {
                         match t {
-                            1 | 2 => self.byte().map(|_| ())?,
-                            t => self.skip(t, depth + 1)?,
+                            BOOL_TRUE | BOOL_FALSE => self.byte().map(|_| ())?,
+                            t => self.skip(t, None, depth + 1)?,
                         }
                     }
                 }
                 Ok(())
             }
-            STRUCT => loop {
-                let head = self.byte()?;
-                if head == 0 {
-                    return Ok(());
-                }
-                if head >> 4 == 0 {
-                    self.varint()?; // the field id, written out
-                }
-                self.skip(head & 0x0f, depth + 1)?;
-            },
-            _ => Err("an unknown type"),
+            STRUCT => self.fields(shape, depth),
+            _ => Err("an unknown type".into()),
         }
     }
+
+    /// Skips the fields of a struct up to its stop byte. Field ids are worked out as polars
+    /// works them out: the last id plus the delta in the header, or the id written out.
+    fn fields(&mut self, shape: Option<&Shape>, depth: u32) -> Walked {
+        let mut last = 0i16;
+        loop {
+            let head = self.byte()?;
+            let kind = head & 0x0f;
+            if kind == 0 {
+                return Ok(());
+            }
+            let id = match head >> 4 {
+                0 => {
+                    let v = self.varint()?;
+                    // Zig-zag, truncated to 16 bits as polars reads it.
+                    ((v >> 1) as i64 ^ -((v & 1) as i64)) as i16
+                }
+                delta => last
+                    .checked_add(i16::from(delta))
+                    .ok_or("a field id out of range")?,
+            };
+            last = id;
+            let known =
+                shape.and_then(|s| s.fields.iter().find(|(i, _)| *i == id).map(|f| (s, f.1)));
+            let Some((of, want)) = known else {
+                self.skip(kind, None, depth + 1)?;
+                continue;
+            };
+            let expected = match want {
+                Plain(t) => t,
+                Kind::Struct(_) | AnyStruct => STRUCT,
+                List(..) => LIST,
+            };
+            if !same_type(kind, expected) {
+                return Err(format!(
+                    "field {id} of {} is {} where Parquet defines {}",
+                    of.name,
+                    type_name(kind),
+                    type_name(expected)
+                ));
+            }
+            match want {
+                Kind::Struct(inner) => self.skip(STRUCT, Some(inner), depth + 1)?,
+                List(element, inner) => self.list(Some(element), inner, depth + 1)?,
+                Plain(_) | AnyStruct => self.skip(kind, None, depth + 1)?,
+            }
+        }
+    }
+}
+
+/// Whether a compact type found is the one wanted (either boolean type for a boolean).
+fn same_type(found: u8, want: u8) -> bool {
+    found == want || (want == BOOL_TRUE && found == BOOL_FALSE)
 }
 
 /// Checks the header of every data page against its row group before anything is decoded.
@@ -373,4 +623,100 @@ fn feed(index: usize, frame: &DataFrame, first: usize, sink: &mut impl Sink) -> 
         at += len;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_footer;
+
+    /// A file of `footer` (compact-encoded `FileMetaData`), as the walk sees it.
+    fn file(footer: &[u8]) -> Vec<u8> {
+        let mut raw = b"PAR1".to_vec();
+        raw.extend_from_slice(footer);
+        raw.extend_from_slice(&(footer.len() as u32).to_le_bytes());
+        raw.extend_from_slice(b"PAR1");
+        raw
+    }
+
+    /// `FileMetaData { version: 1, schema: [{ name: "s" }], num_rows: 0, row_groups: rest }`,
+    /// the row groups' field written by `row_groups` (its header byte and body).
+    fn metadata(row_groups: &[u8]) -> Vec<u8> {
+        let mut m = vec![
+            0x15, 0x02, // 1: i32 1
+            0x19, 0x1c, // 2: list of one struct
+            0x48, 0x01, b's', 0x00, // { 4: "s" }
+            0x16, 0x00, // 3: i64 0
+        ];
+        m.extend_from_slice(row_groups);
+        m.push(0x00);
+        m
+    }
+
+    #[test]
+    fn a_well_formed_footer_passes() {
+        assert_eq!(check_footer(&file(&metadata(&[0x19, 0x0c]))), Ok(()));
+        // An empty list whose element type is left out, as fastparquet writes it.
+        assert_eq!(check_footer(&file(&metadata(&[0x19, 0x00]))), Ok(()));
+        // A field polars does not read may have any type (here 20: a map, skipped).
+        assert_eq!(
+            check_footer(&file(&metadata(&[
+                0x19, 0x0c, 0x0b, 0x28, 0x01, 0x55, 0x02, 0x04
+            ]))),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_field_polars_reads_must_have_the_type_parquet_defines() {
+        // F7: FileMetaData.row_groups as a string: polars took its bytes for a list header.
+        let e = check_footer(&file(&metadata(&[0x18, 0x02, 0xff, 0xff]))).unwrap_err();
+        assert!(
+            e.contains("field 4 of FileMetaData is a string where Parquet defines a list"),
+            "{e}"
+        );
+        // A list of the wrong element type.
+        let e = check_footer(&file(&metadata(&[0x19, 0x15, 0x02]))).unwrap_err();
+        assert!(
+            e.contains("a list of an i32 where Parquet defines a list of a struct"),
+            "{e}"
+        );
+        // Deep inside: RowGroup → ColumnChunk → ColumnMetaData → Statistics.is_max_value_exact
+        // (7) as an i32, where polars expects a boolean (and would panic).
+        let rg = [
+            0x19, 0x1c, // 4: list of one RowGroup
+            0x19, 0x1c, // 1: list of one ColumnChunk
+            0x3c, // 3: ColumnMetaData
+            0xcc, // 12: Statistics
+            0x75, 0x02, // 7: i32 1
+            0x00, 0x00, 0x00, 0x00,
+        ];
+        let e = check_footer(&file(&metadata(&rg))).unwrap_err();
+        assert!(
+            e.contains("field 7 of Statistics is an i32 where Parquet defines a boolean"),
+            "{e}"
+        );
+        // The same field as a boolean passes.
+        let mut ok = rg;
+        ok[6] = 0x71;
+        ok[7] = 0x00;
+        assert_eq!(check_footer(&file(&metadata(&ok[..11]))), Ok(()));
+    }
+
+    #[test]
+    fn field_ids_written_out_are_checked_too() {
+        // Field 4 written with its id in full (zig-zag 8), as a string.
+        let e = check_footer(&file(&metadata(&[0x08, 0x08, 0x01, b'x']))).unwrap_err();
+        assert!(e.contains("field 4 of FileMetaData is a string"), "{e}");
+    }
+
+    #[test]
+    fn lengths_must_fit_in_the_bytes_left() {
+        let e = check_footer(&file(&metadata(&[0x19, 0xfc, 0xff, 0xff, 0xff, 0x07]))).unwrap_err();
+        assert!(e.contains("a list longer than the bytes left"), "{e}");
+        let e = check_footer(&file(&[0x68, 0x7f])).unwrap_err();
+        assert!(e.contains("a string longer than the bytes left"), "{e}");
+        assert!(check_footer(b"PAR1").unwrap_err().contains("no footer"));
+        let e = check_footer(&file(&[0x15])).unwrap_err();
+        assert!(e.contains("it ends early"), "{e}");
+    }
 }

@@ -521,6 +521,38 @@ fn quotes_inside_unquoted_fields_are_text() {
     }
 }
 
+/// Parquet files as pyarrow, DuckDB and fastparquet write them (each with the options that
+/// change the footer and the pages: statistics, page index, data page v2, dictionaries,
+/// compression, several row groups; `tests/fixtures/writers/make_writers.py`): every footer
+/// passes the check that stops F5 and F7, and every file gives the findings of the CSV file
+/// they were written from.
+#[test]
+fn parquet_from_other_writers_reads_like_its_csv() {
+    let dir = fixture("writers");
+    let strip = |mut report: serde_json::Value| {
+        for f in report["findings"].as_array_mut().unwrap() {
+            f["file"] = serde_json::Value::Null;
+        }
+        report
+    };
+    let (code, csv) = validate_json(&dir.join("records.csv"));
+    assert_eq!(code, 0);
+    assert_eq!(csv["records"], 300);
+    assert!(!csv["findings"].as_array().unwrap().is_empty());
+    let csv = strip(csv);
+    let mut read = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "parquet") {
+            let (code, report) = validate_json(&path);
+            assert_eq!(code, 0, "{}", path.display());
+            assert_eq!(strip(report), csv, "{}", path.display());
+            read += 1;
+        }
+    }
+    assert_eq!(read, 7);
+}
+
 #[test]
 fn parquet_list_columns_are_skipped_unless_a_field_reads_them() {
     use polars::prelude::*;
