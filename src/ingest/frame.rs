@@ -24,6 +24,8 @@ const CHUNK: usize = 1 << 16;
 /// A Parquet file, opened.
 pub(crate) struct ParquetSource {
     pub(super) raw: Buffer<u8>,
+    /// The file's metadata, read once.
+    pub(super) meta: FileMetadataRef,
     /// (field, column of the file) of each field the file has.
     pub(super) plan: Vec<(usize, String)>,
     /// (first row, rows) of each row group.
@@ -557,7 +559,9 @@ fn damaged(path: &str) -> Error {
 /// order (all null where the file lacks the field).
 fn group(path: &str, src: &ParquetSource, (start, rows): (usize, usize)) -> Result<DataFrame> {
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        ParquetReader::new(Cursor::new(&src.raw[..]))
+        let mut reader = ParquetReader::new(Cursor::new(&src.raw[..]));
+        reader.set_metadata(src.meta.clone());
+        reader
             .with_columns(Some(src.plan.iter().map(|(_, c)| c.clone()).collect()))
             .with_slice(Some((start, rows)))
             .read_parallel(ParallelStrategy::None)
@@ -594,6 +598,20 @@ fn group(path: &str, src: &ParquetSource, (start, rows): (usize, usize)) -> Resu
     Ok(DataFrame::new(height, columns)?)
 }
 
+/// A column as text, as a CSV file would hold it. A timestamp gives its date as stored
+/// (YYYY-MM-DD, the `date` field's form; in UTC for a timestamp with a time zone): the time
+/// of day has no place in a record. Days since a course's first encounter are differences of
+/// dates, so a time zone that moves every date of a course alike changes none of them; an
+/// encounter late in the evening in a zone west of UTC can fall a day later in UTC than
+/// another (README, "Parquet input").
+pub(super) fn as_text(column: &Column) -> Result<Column> {
+    let column = match column.dtype() {
+        DataType::Datetime(..) => column.cast(&DataType::Date)?,
+        _ => column.clone(),
+    };
+    Ok(column.cast(&DataType::String)?)
+}
+
 /// Feeds the rows of `frame`, the file's rows from `first` on, to `sink`, cast to text a
 /// chunk at a time.
 fn feed(index: usize, frame: &DataFrame, first: usize, sink: &mut impl Sink) -> Result<()> {
@@ -603,7 +621,7 @@ fn feed(index: usize, frame: &DataFrame, first: usize, sink: &mut impl Sink) -> 
         let chunk = frame.slice(at as i64, len);
         let columns: Vec<Column> = FIELDS
             .iter()
-            .map(|field| Ok(chunk.column(field.name)?.cast(&DataType::String)?))
+            .map(|field| as_text(chunk.column(field.name)?))
             .collect::<Result<_>>()?;
         let text: Vec<Vec<Option<&str>>> = columns
             .iter()

@@ -857,28 +857,49 @@ impl File<'_> {
         frame::check_pages(&raw, &meta, self.settings)
             .map_err(|e| self.bad(format!("cannot be read as Parquet: {e}")))?;
         let groups = frame::row_groups(&meta);
-        // Only the first rows now (column names and the identifier guard); the rest is read
-        // a row group at a time as the records are streamed.
-        let head = reader
-            .with_slice(Some((0, GUARD_SAMPLE)))
-            .finish()
-            .map_err(damaged)?;
-        let header: Vec<String> = head
-            .get_column_names()
-            .iter()
+        let header: Vec<String> = reader
+            .schema()
+            .map_err(damaged)?
+            .iter_names()
             .map(|s| s.to_string())
             .collect();
         let plan = self.plan(&header)?;
-        let mut sample = Vec::new();
-        for name in &header {
-            // A column that is not text-like (a list, a struct) is sampled as empty: it
-            // holds no value the identifier guard reads, and no field reads it.
-            let values: Vec<String> = match head.column(name)?.cast(&DataType::String) {
-                Ok(c) => c.str()?.iter().flatten().map(str::to_string).collect(),
-                Err(_) => Vec::new(),
-            };
-            sample.push(values);
-        }
+        // Only the first rows now (the identifier guard); the rest is read a row group at a
+        // time as the records are streamed.
+        // Polars panics on some types it cannot hold (a float16): a failed read, as an error.
+        let head = |columns: Option<Vec<String>>| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut reader = ParquetReader::new(Cursor::new(&raw[..]));
+                reader.set_metadata(meta.clone());
+                reader
+                    .with_columns(columns)
+                    .with_slice(Some((0, GUARD_SAMPLE)))
+                    .finish()
+                    .map_err(|e| e.to_string())
+            }))
+            .unwrap_or_else(|_| Err("polars cannot read its values".into()))
+        };
+        let sample = match head(None) {
+            Ok(frame) => header.iter().map(|n| sample_of(&frame, n)).collect(),
+            // A column of a type polars cannot hold (a time of day, a struct, …) fails the
+            // read of all columns: read them one at a time, and sample such a column as empty
+            // unless a field reads it.
+            Err(_) => {
+                let mut sample = Vec::with_capacity(header.len());
+                for name in &header {
+                    match head(Some(vec![name.clone()])) {
+                        Ok(frame) => sample.push(sample_of(&frame, name)),
+                        Err(e) if plan.iter().any(|(_, c)| c == name) => {
+                            return Err(self.bad(format!(
+                                "cannot be read as Parquet: column {name:?}: {e}; expected numbers, text or dates"
+                            )))
+                        }
+                        Err(_) => sample.push(Vec::new()),
+                    }
+                }
+                sample
+            }
+        };
         let mut ids = self.guard_names(&header);
         ids.extend(self.guard_values(&header, &sample));
         let input = Input {
@@ -888,7 +909,12 @@ impl File<'_> {
             header,
             bytes_read: 0,
         };
-        let source = frame::ParquetSource { raw, plan, groups };
+        let source = frame::ParquetSource {
+            raw,
+            meta,
+            plan,
+            groups,
+        };
         Ok((input, Source::Parquet(Box::new(source)), ids))
     }
 
@@ -1165,6 +1191,22 @@ fn parse_header(head: &[u8], separator: u8) -> std::result::Result<Vec<String>, 
 /// least 8 MiB).
 fn max_record(settings: &Settings) -> u64 {
     (settings.memory_limit).map_or(256 << 20, |b| (b / 4).clamp(8 << 20, 256 << 20))
+}
+
+/// The first values of column `name` of `frame` as text, for the identifier guard. A column
+/// that is not text-like (a list, a struct) is sampled as empty: it holds no value the guard
+/// reads, and no field reads it.
+fn sample_of(frame: &DataFrame, name: &str) -> Vec<String> {
+    let Ok(column) = frame.column(name) else {
+        return Vec::new();
+    };
+    match frame::as_text(column) {
+        Ok(c) => c
+            .str()
+            .map(|s| s.iter().flatten().map(str::to_string).collect())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
 }
 
 #[cfg(test)]

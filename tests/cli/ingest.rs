@@ -521,11 +521,14 @@ fn quotes_inside_unquoted_fields_are_text() {
     }
 }
 
-/// Parquet files as pyarrow, DuckDB and fastparquet write them (each with the options that
-/// change the footer and the pages: statistics, page index, data page v2, dictionaries,
-/// compression, several row groups; `tests/fixtures/writers/make_writers.py`): every footer
-/// passes the check that stops F5 and F7, and every file gives the findings of the CSV file
-/// they were written from.
+/// Parquet files as pyarrow, DuckDB, pandas and fastparquet write them
+/// (`tests/fixtures/writers/make_writers.py`): with the options that change the footer and
+/// the pages (statistics, page index, data page v2, dictionaries, compression, several row
+/// groups), every footer passes the check that stops F5 and F7 and every file gives the
+/// findings and results of the CSV file it was written from. The typed ones hold the `date`
+/// field as a date or a timestamp (with a time of day, with and without a time zone), small,
+/// unsigned and decimal numbers, and columns no field reads of types polars cannot hold (a
+/// time of day, a struct, a float16, a duration): read like `records_dates.csv`.
 #[test]
 fn parquet_from_other_writers_reads_like_its_csv() {
     let dir = fixture("writers");
@@ -535,22 +538,82 @@ fn parquet_from_other_writers_reads_like_its_csv() {
         }
         report
     };
-    let (code, csv) = validate_json(&dir.join("records.csv"));
-    assert_eq!(code, 0);
-    assert_eq!(csv["records"], 300);
-    assert!(!csv["findings"].as_array().unwrap().is_empty());
-    let csv = strip(csv);
+    let analyzed = |path: &Path| results(analyze_json(&[path.to_str().unwrap()], None));
     let mut read = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "parquet") {
+    for (csv, files) in [
+        (
+            "records.csv",
+            &[
+                "pyarrow.parquet",
+                "pyarrow_v2_pages_index_zstd.parquet",
+                "pyarrow_v1_plain_snappy.parquet",
+                "duckdb.parquet",
+                "duckdb_v2_gzip.parquet",
+                "fastparquet.parquet",
+                "fastparquet_groups_stats.parquet",
+            ][..],
+        ),
+        (
+            "records_dates.csv",
+            &[
+                "pyarrow_typed.parquet",
+                "pandas_timestamps.parquet",
+                "pyarrow_timestamps_utc.parquet",
+            ][..],
+        ),
+    ] {
+        let (code, want) = validate_json(&dir.join(csv));
+        assert_eq!(code, 0);
+        assert_eq!(want["records"], 300);
+        assert!(!want["findings"].as_array().unwrap().is_empty());
+        let want = strip(want);
+        let want_results = analyzed(&dir.join(csv));
+        for file in files {
+            let path = dir.join(file);
             let (code, report) = validate_json(&path);
-            assert_eq!(code, 0, "{}", path.display());
-            assert_eq!(strip(report), csv, "{}", path.display());
+            assert_eq!(code, 0, "{file}");
+            assert_eq!(strip(report), want, "{file}");
+            assert_eq!(analyzed(&path), want_results, "{file}");
             read += 1;
         }
     }
-    assert_eq!(read, 7);
+    // Every Parquet file of the folder is one of the above.
+    let on_disk = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "parquet")
+        })
+        .count();
+    assert_eq!(read, on_disk);
+}
+
+/// A Parquet column of a type polars cannot hold stops the read only when a field reads it.
+#[test]
+fn a_parquet_field_of_a_type_polars_cannot_hold_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "float16_as_pain.parquet",
+        std::fs::read(fixture("writers/pyarrow_typed.parquet")).unwrap(),
+    );
+    prolo()
+        .args(["validate", "--config"])
+        .arg(write(
+            dir.path(),
+            "map.toml",
+            "[columns]\npain = \"weight16\"\n",
+        ))
+        .arg(&file)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "cannot be read as Parquet: column \"weight16\"",
+        ))
+        .stderr(predicates::str::contains("expected numbers, text or dates"));
 }
 
 #[test]
