@@ -628,9 +628,12 @@ impl Sink for Pass<'_> {
             self.paths.clone(),
             self.dated.clone(),
             self.row_budget / parts.max(1),
-            self.expected_rows / parts.max(1),
-            // Every course: the first part's table becomes the joined one, and growing it
-            // while joining would hash every key again.
+            // Room for every row and course, not a part's share: the first part's vectors
+            // and table become the joined ones, and growing them while joining would copy
+            // every row (with the old, the new and the other parts' rows all held at once:
+            // the peak of the whole run) and hash every key again. Room a part leaves
+            // unused is never touched, so it costs no memory.
+            self.expected_rows,
             self.expected_rows / 4,
         )
     }
@@ -718,11 +721,7 @@ impl Sink for Pass<'_> {
                     .offer(b.injectate.day, injectates[usize::from(v)]);
             }
         }
-        self.rows.reserve(part.rows.len());
-        self.rows.extend(part.rows.iter().map(|row| Row {
-            key: (u64::from(courses[(row.key >> 32) as usize]) << 32) | (row.key & 0xffff_ffff),
-            ..*row
-        }));
+        append_renumbered(&mut self.rows, part.rows, &courses, BLOCK);
         for mut p in part.pending {
             p.course = courses[p.course as usize];
             self.pending.push(p);
@@ -739,6 +738,35 @@ impl Sink for Pass<'_> {
         }
         self.too_many_injectates |= part.too_many_injectates;
     }
+}
+
+/// Rows moved at a time by [`append_renumbered`] (8 MiB).
+const BLOCK: usize = 1 << 18;
+
+/// Appends `rows` (a part's) to `to`, their courses renumbered by `courses`. They are copied
+/// `block` rows at a time from the end, and each block's memory is given back once copied:
+/// a part's rows and their copy are never both held whole (they were the peak of a run).
+fn append_renumbered(to: &mut Vec<Row>, mut rows: Vec<Row>, courses: &[u32], block: usize) {
+    let at = to.len();
+    let n = rows.len();
+    to.reserve(n);
+    let spare = &mut to.spare_capacity_mut()[..n];
+    while !rows.is_empty() {
+        let end = rows.len();
+        let from = end.saturating_sub(block.max(1));
+        for (slot, row) in spare[from..end].iter_mut().zip(&rows[from..]) {
+            let course = u64::from(courses[(row.key >> 32) as usize]);
+            slot.write(Row {
+                key: (course << 32) | (row.key & 0xffff_ffff),
+                ..*row
+            });
+        }
+        rows.truncate(from);
+        rows.shrink_to_fit();
+    }
+    // SAFETY: the loop wrote each of the `n` places after the first `at`, the last block
+    // first, down to place 0 of `spare`.
+    unsafe { to.set_len(at + n) };
 }
 
 impl<'a> Pass<'a> {
@@ -1515,6 +1543,38 @@ pub fn parse_date(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parts_rows_are_appended_in_order_with_their_courses_renumbered() {
+        let row = |course: u64, day: u64, line: u32| Row {
+            key: (course << 32) | day,
+            pain: f64::from(line) / 2.0,
+            function: f64::NAN,
+            line,
+            file: 1,
+            instrument: NO_INSTRUMENT,
+            flags: INJECTION,
+        };
+        let part: Vec<Row> = (0..23).map(|i| row(i % 4, i, i as u32 + 2)).collect();
+        let courses = [7, 3, 9, 0];
+        for block in [1, 3, 5, 22, 23, 24, BLOCK] {
+            let mut to = vec![row(1, 0, 1), row(2, 5, 3)];
+            append_renumbered(&mut to, part.clone(), &courses, block);
+            assert_eq!(to.len(), 25);
+            assert_eq!((to[0].key, to[1].key), (1 << 32, (2 << 32) | 5));
+            for (got, was) in to[2..].iter().zip(&part) {
+                let course = u64::from(courses[(was.key >> 32) as usize]);
+                assert_eq!(got.key, (course << 32) | (was.key & 0xffff_ffff), "{block}");
+                assert_eq!(
+                    (got.line, got.pain, got.flags),
+                    (was.line, was.pain, was.flags)
+                );
+            }
+        }
+        let mut to = Vec::new();
+        append_renumbered(&mut to, Vec::new(), &courses, 4);
+        assert!(to.is_empty());
+    }
 
     #[test]
     fn fx_hashes_the_last_bytes_as_if_padded_with_zeros() {
