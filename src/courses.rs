@@ -106,7 +106,25 @@ pub fn is_responder(instrument: &Instrument, baseline: f64, improvement: f64) ->
 ///
 /// Also returns each course left out of an outcome, as (course, reason, outcome).
 pub fn derive(v: &mut Validated, settings: &Settings) -> (Vec<OutcomeCourses>, LeftOut) {
-    // The courses each function instrument was measured in (pain: every course).
+    let measured = measured(v, settings);
+    let outcomes = outcomes(&measured);
+    derive_some(v, settings, &outcomes, &measured)
+}
+
+/// Records the outcome exclusions and returns each course left out of an outcome, as
+/// [`derive`] does, without keeping the outcomes: they are derived one at a time and let go
+/// of, so that at most one outcome's results are held beside the encounters.
+pub fn left_out(v: &mut Validated, settings: &Settings) -> LeftOut {
+    let measured = measured(v, settings);
+    let mut left_out = Vec::new();
+    for outcome in outcomes(&measured) {
+        left_out.extend(derive_some(v, settings, &[outcome], &measured).1);
+    }
+    left_out
+}
+
+/// The courses each function instrument was measured in.
+fn measured(v: &Validated, settings: &Settings) -> Vec<Vec<u32>> {
     let mut measured: Vec<Vec<u32>> = vec![Vec::new(); settings.instruments.len()];
     for (index, course) in v.courses.iter().enumerate() {
         for e in &v.records[course.start..course.end] {
@@ -118,12 +136,28 @@ pub fn derive(v: &mut Validated, settings: &Settings) -> (Vec<OutcomeCourses>, L
             }
         }
     }
+    measured
+}
+
+/// Pain, then each function instrument measured in some course.
+fn outcomes(measured: &[Vec<u32>]) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> = vec![Outcome::Pain];
     outcomes.extend(
         (0..measured.len())
             .filter(|&i| !measured[i].is_empty())
             .map(|i| Outcome::Function(i as u16)),
     );
+    outcomes
+}
+
+/// Derives `outcomes` (pain: every course; a function instrument: the courses `measured`
+/// gives it).
+fn derive_some(
+    v: &mut Validated,
+    settings: &Settings,
+    outcomes: &[Outcome],
+    measured: &[Vec<u32>],
+) -> (Vec<OutcomeCourses>, LeftOut) {
     let all: Vec<u32> = (0..v.courses.len() as u32).collect();
     let of = |outcome: Outcome| match outcome {
         Outcome::Pain => &all,
@@ -390,6 +424,34 @@ fn score(e: &Encounter, outcome: Outcome) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Validated records of `courses` synthetic courses with data-entry defects.
+    fn synthetic(courses: u64, settings: &Settings) -> Validated {
+        let opts = crate::synth::SynthOptions {
+            courses,
+            seed: 11,
+            defects: true,
+        };
+        let mut csv = Vec::new();
+        crate::synth::write_csv(&opts, &mut csv).unwrap();
+        let input: Box<dyn std::io::Read> = Box::new(std::io::Cursor::new(csv));
+        let mut d = crate::ingest::read_from(vec![("s.csv".into(), input)], settings).unwrap();
+        crate::validate::validate(&mut d, settings).unwrap()
+    }
+
+    #[test]
+    fn left_out_one_outcome_at_a_time_is_what_derive_leaves_out() {
+        let settings = Settings::default();
+        let mut a = synthetic(3000, &settings);
+        let mut b = synthetic(3000, &settings);
+        let (outcomes, derived) = derive(&mut a, &settings);
+        let left = left_out(&mut b, &settings);
+        assert!(outcomes.len() > 3, "pain and several instruments");
+        assert!(left.len() > 10, "some courses are left out");
+        let reasons = |l: &LeftOut| l.iter().map(|x| (x.0, x.1.name(), x.2)).collect::<Vec<_>>();
+        assert_eq!(reasons(&left), reasons(&derived));
+        assert_eq!(a.excluded, b.excluded);
+    }
     use crate::schema::PainScale;
 
     #[test]

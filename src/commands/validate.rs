@@ -15,7 +15,7 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
         let _progress = output::Progress::start(data.progress());
         validate::validate(&mut data, &settings)?
     };
-    let (_, left_out) = courses::derive(&mut v, &settings);
+    let left_out = courses::left_out(&mut v, &settings);
     v.add_outcome_findings(&data, &settings, &left_out);
     let report = match args.format {
         Format::Text => findings::text(&v).into_bytes(),
