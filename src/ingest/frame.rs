@@ -69,9 +69,13 @@ pub(super) fn check_footer(raw: &[u8]) -> std::result::Result<(), String> {
     let mut walk = Compact {
         bytes: &raw[n - 8 - len..n - 8],
         at: 0,
+        open: Vec::new(),
     };
     walk.skip(STRUCT, Some(&FILE_METADATA), 0)
-        .map_err(|e| damaged(&e))
+        .map_err(|e| match e.starts_with(TOO_DEEP) {
+            true => format!("{e}; expected a schema of flat columns"),
+            false => damaged(&e),
+        })
 }
 
 /// Thrift compact types used by the walk.
@@ -264,7 +268,16 @@ fn type_name(kind: u8) -> &'static str {
 struct Compact<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// The children still to come of each group of the schema open at this point of its
+    /// list of elements (the schema's nesting so far).
+    open: Vec<i64>,
 }
+
+/// Deepest nesting of the schema allowed: polars builds the schema's tree by recursion, so
+/// a schema nested tens of thousands of levels deep overflowed its stack (found by reading
+/// polars' code, F8). Real schemas nest a few levels.
+const MAX_NESTING: usize = 64;
+const TOO_DEEP: &str = "its schema nests columns";
 
 type Walked = std::result::Result<(), String>;
 
@@ -380,12 +393,18 @@ impl Compact<'_> {
     /// Skips the fields of a struct up to its stop byte. Field ids are worked out as polars
     /// works them out: the last id plus the delta in the header, or the id written out.
     fn fields(&mut self, shape: Option<&Shape>, depth: u32) -> Walked {
+        let element = shape.is_some_and(|s| std::ptr::eq(s, &SCHEMA_ELEMENT));
+        let mut children = 0i64;
         let mut last = 0i16;
         loop {
             let head = self.byte()?;
             let kind = head & 0x0f;
             if kind == 0 {
-                return Ok(());
+                return if element {
+                    self.schema_element(children)
+                } else {
+                    Ok(())
+                };
             }
             let id = match head >> 4 {
                 0 => {
@@ -398,6 +417,12 @@ impl Compact<'_> {
                     .ok_or("a field id out of range")?,
             };
             last = id;
+            if element && id == 5 && kind == I32 {
+                // num_children, as polars reads it (an i32).
+                let v = self.varint()?;
+                children = i64::from(((v >> 1) as i64 ^ -((v & 1) as i64)) as i32);
+                continue;
+            }
             let known =
                 shape.and_then(|s| s.fields.iter().find(|(i, _)| *i == id).map(|f| (s, f.1)));
             let Some((of, want)) = known else {
@@ -423,6 +448,29 @@ impl Compact<'_> {
                 Plain(_) | AnyStruct => self.skip(kind, None, depth + 1)?,
             }
         }
+    }
+}
+
+impl Compact<'_> {
+    /// Follows the schema's tree as polars builds it from its list of elements: each
+    /// element is the next child of the innermost group still open (or a root), and a
+    /// group's `children` elements follow it.
+    fn schema_element(&mut self, children: i64) -> Walked {
+        if let Some(top) = self.open.last_mut() {
+            *top -= 1;
+        }
+        if self.open.len() >= MAX_NESTING {
+            return Err(format!(
+                "{TOO_DEEP} more than {MAX_NESTING} levels deep, which prolo does not read"
+            ));
+        }
+        if children > 0 {
+            self.open.push(children);
+        }
+        while self.open.last() == Some(&0) {
+            self.open.pop();
+        }
+        Ok(())
     }
 }
 
@@ -725,6 +773,47 @@ mod tests {
         // Field 4 written with its id in full (zig-zag 8), as a string.
         let e = check_footer(&file(&metadata(&[0x08, 0x08, 0x01, b'x']))).unwrap_err();
         assert!(e.contains("field 4 of FileMetaData is a string"), "{e}");
+    }
+
+    /// `FileMetaData` whose schema is a root, `groups` groups each inside the last, and a
+    /// column.
+    fn nested(groups: usize) -> Vec<u8> {
+        let mut m = vec![0x15, 0x02, 0x19, 0xfc];
+        let mut n = groups + 2;
+        while n >= 0x80 {
+            m.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        m.push(n as u8);
+        m.extend_from_slice(&[0x48, 0x01, b'r', 0x15, 0x02, 0x00]); // root: 1 child
+        for _ in 0..groups {
+            // repetition 0, name "g", 1 child
+            m.extend_from_slice(&[0x35, 0x00, 0x18, 0x01, b'g', 0x15, 0x02, 0x00]);
+        }
+        m.extend_from_slice(&[0x15, 0x02, 0x25, 0x00, 0x18, 0x01, b'x', 0x00]); // an i32 column
+        m.extend_from_slice(&[0x16, 0x00, 0x19, 0x0c, 0x00]);
+        m
+    }
+
+    #[test]
+    fn a_schema_nested_deeper_than_polars_can_follow_is_refused() {
+        // 64 levels (the root, 62 groups, the column) pass; 65 do not, nor 100,000 (which
+        // overflowed polars' stack: F8).
+        assert_eq!(check_footer(&file(&nested(62))), Ok(()));
+        for groups in [63, 100_000] {
+            let e = check_footer(&file(&nested(groups))).unwrap_err();
+            assert!(e.contains("nests columns more than 64 levels deep"), "{e}");
+            assert!(!e.contains("damaged"), "{e}");
+        }
+        // Siblings are no deeper than one: 5,000 columns in one group.
+        let mut m = vec![0x15, 0x02, 0x19, 0xfc, 0x8a, 0x27]; // 5,002 elements
+        m.extend_from_slice(&[0x48, 0x01, b'r', 0x15, 0x02, 0x00]);
+        m.extend_from_slice(&[0x35, 0x00, 0x18, 0x01, b'g', 0x15, 0x90, 0x4e, 0x00]); // 5,000
+        for _ in 0..5000 {
+            m.extend_from_slice(&[0x15, 0x02, 0x25, 0x00, 0x18, 0x01, b'x', 0x00]);
+        }
+        m.extend_from_slice(&[0x16, 0x00, 0x19, 0x0c, 0x00]);
+        assert_eq!(check_footer(&file(&m)), Ok(()));
     }
 
     #[test]

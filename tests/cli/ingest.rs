@@ -283,6 +283,45 @@ fn many_columns_are_read() {
     prolo().arg("validate").arg(&p).assert().code(0);
 }
 
+/// F8 (found by reading polars' code, not by the fuzzer, whose inputs are at most 8 KiB):
+/// polars builds a Parquet schema's tree by recursion, and a schema of a group inside a
+/// group 100,000 times (a 0.8 MB footer) overflowed its stack and aborted the process.
+#[test]
+fn a_parquet_schema_nested_100000_levels_deep_is_refused_not_a_crash() {
+    let groups = 100_000usize;
+    // FileMetaData { version 1, schema: root > 100,000 groups > an i32 column, 0 rows, no
+    // row groups }, Thrift compact.
+    let mut meta = vec![0x15, 0x02, 0x19, 0xfc];
+    let mut n = groups + 2;
+    while n >= 0x80 {
+        meta.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    meta.push(n as u8);
+    meta.extend_from_slice(&[0x48, 0x01, b'r', 0x15, 0x02, 0x00]);
+    for _ in 0..groups {
+        meta.extend_from_slice(&[0x35, 0x00, 0x18, 0x01, b'g', 0x15, 0x02, 0x00]);
+    }
+    meta.extend_from_slice(&[0x15, 0x02, 0x25, 0x00, 0x18, 0x01, b'x', 0x00]);
+    meta.extend_from_slice(&[0x16, 0x00, 0x19, 0x0c, 0x00]);
+    let mut file = b"PAR1".to_vec();
+    file.extend_from_slice(&meta);
+    file.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    file.extend_from_slice(b"PAR1");
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "deep.parquet", file);
+    for command in ["validate", "analyze"] {
+        prolo()
+            .arg(command)
+            .arg(&p)
+            .assert()
+            .code(3)
+            .stderr(predicates::str::contains(
+                "its schema nests columns more than 64 levels deep, which prolo does not read; expected a schema of flat columns",
+            ));
+    }
+}
+
 #[test]
 fn unicode_and_right_to_left_names_and_markup_in_every_text_field() {
     let dir = tempfile::tempdir().unwrap();
