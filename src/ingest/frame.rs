@@ -661,24 +661,26 @@ pub(super) fn as_text(column: &Column) -> Result<Column> {
 }
 
 /// Feeds the rows of `frame`, the file's rows from `first` on, to `sink`, cast to text a
-/// chunk at a time.
+/// chunk at a time. Each field's text is one array, read in place.
 fn feed(index: usize, frame: &DataFrame, first: usize, sink: &mut impl Sink) -> Result<()> {
     let mut at = 0usize;
     while at < frame.height() {
         let len = (frame.height() - at).min(CHUNK);
         let chunk = frame.slice(at as i64, len);
-        let columns: Vec<Column> = FIELDS
+        let text: Vec<StringChunked> = FIELDS
             .iter()
-            .map(|field| as_text(chunk.column(field.name)?))
+            .map(|field| {
+                Ok(as_text(chunk.column(field.name)?)?
+                    .str()?
+                    .rechunk()
+                    .into_owned())
+            })
             .collect::<Result<_>>()?;
-        let text: Vec<Vec<Option<&str>>> = columns
-            .iter()
-            .map(|c| Ok(c.str()?.iter().collect()))
-            .collect::<Result<_>>()?;
+        let arrays: Vec<_> = text.iter().map(|t| t.downcast_as_array()).collect();
         for i in 0..len {
             let mut fields = [""; N_FIELDS];
-            for (k, c) in text.iter().enumerate() {
-                fields[k] = trim(c[i].unwrap_or(""));
+            for (k, a) in arrays.iter().enumerate() {
+                fields[k] = trim(a.get(i).unwrap_or(""));
             }
             sink.record(&Record {
                 file: index,
