@@ -158,7 +158,12 @@ fn derive_some(
     outcomes: &[Outcome],
     measured: &[Vec<u32>],
 ) -> (Vec<OutcomeCourses>, LeftOut) {
-    let all: Vec<u32> = (0..v.courses.len() as u32).collect();
+    // Pain's courses: every one (built only when pain is among the outcomes).
+    let all: Vec<u32> = if outcomes.contains(&Outcome::Pain) {
+        (0..v.courses.len() as u32).collect()
+    } else {
+        Vec::new()
+    };
     let of = |outcome: Outcome| match outcome {
         Outcome::Pain => &all,
         Outcome::Function(i) => &measured[i as usize],
@@ -424,6 +429,7 @@ fn score(e: &Encounter, outcome: Outcome) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::PainScale;
 
     /// Validated records of `courses` synthetic courses with data-entry defects.
     fn synthetic(courses: u64, settings: &Settings) -> Validated {
@@ -452,8 +458,6 @@ mod tests {
         assert_eq!(reasons(&left), reasons(&derived));
         assert_eq!(a.excluded, b.excluded);
     }
-    use crate::schema::PainScale;
-
     #[test]
     fn thirty_percent_includes_ten_to_seven() {
         let nrs = PainScale::Nrs.instrument();

@@ -72,21 +72,26 @@ pub(super) fn check_footer(raw: &[u8]) -> std::result::Result<(), String> {
         open: Vec::new(),
     };
     walk.skip(STRUCT, Some(&FILE_METADATA), 0)
-        .map_err(|e| match e.starts_with(TOO_DEEP) {
-            true => format!("{e}; expected a schema of flat columns"),
-            false => damaged(&e),
+        .map_err(|stop| match stop {
+            Stop::Damaged(what) => damaged(&what),
+            Stop::TooDeep => format!(
+                "its schema nests columns more than {MAX_NESTING} levels deep, which prolo does not read; expected a schema of flat columns"
+            ),
         })
 }
 
-/// Thrift compact types used by the walk.
+/// Thrift compact types.
 const BOOL_TRUE: u8 = 1;
 const BOOL_FALSE: u8 = 2;
 const BYTE: u8 = 3;
 const I16: u8 = 4;
 const I32: u8 = 5;
 const I64: u8 = 6;
+const DOUBLE: u8 = 7;
 const BINARY: u8 = 8;
 const LIST: u8 = 9;
+const SET: u8 = 10;
+const MAP: u8 = 11;
 const STRUCT: u8 = 12;
 
 /// A Thrift struct of the footer that polars reads: the fields it reads by id, each with the
@@ -254,11 +259,11 @@ fn type_name(kind: u8) -> &'static str {
         I16 => "an i16",
         I32 => "an i32",
         I64 => "an i64",
-        7 => "a double",
+        DOUBLE => "a double",
         BINARY => "a string",
         LIST => "a list",
-        10 => "a set",
-        11 => "a map",
+        SET => "a set",
+        MAP => "a map",
         STRUCT => "a struct",
         _ => "an unknown type",
     }
@@ -277,18 +282,42 @@ struct Compact<'a> {
 /// a schema nested tens of thousands of levels deep overflowed its stack (found by reading
 /// polars' code, F8). Real schemas nest a few levels.
 const MAX_NESTING: usize = 64;
-const TOO_DEEP: &str = "its schema nests columns";
 
-type Walked = std::result::Result<(), String>;
+/// Why the walk stopped.
+enum Stop {
+    /// The footer is not well-formed Parquet metadata (what is wrong).
+    Damaged(String),
+    /// The schema nests more than [`MAX_NESTING`] levels.
+    TooDeep,
+}
+
+impl From<&str> for Stop {
+    fn from(what: &str) -> Self {
+        Stop::Damaged(what.to_string())
+    }
+}
+
+impl From<String> for Stop {
+    fn from(what: String) -> Self {
+        Stop::Damaged(what)
+    }
+}
+
+type Walked = std::result::Result<(), Stop>;
+
+/// A zig-zag encoded number (Thrift compact's signed integers).
+fn zigzag(v: u64) -> i64 {
+    (v >> 1) as i64 ^ -((v & 1) as i64)
+}
 
 impl Compact<'_> {
-    fn byte(&mut self) -> std::result::Result<u8, String> {
+    fn byte(&mut self) -> std::result::Result<u8, Stop> {
         let b = *self.bytes.get(self.at).ok_or("it ends early")?;
         self.at += 1;
         Ok(b)
     }
 
-    fn varint(&mut self) -> std::result::Result<u64, String> {
+    fn varint(&mut self) -> std::result::Result<u64, Stop> {
         let mut value = 0u64;
         for shift in (0..70).step_by(7) {
             let b = self.byte()?;
@@ -308,7 +337,7 @@ impl Compact<'_> {
     }
 
     /// A count of elements, each taking at least one byte.
-    fn count(&self, size: u64) -> std::result::Result<u64, String> {
+    fn count(&self, size: u64) -> std::result::Result<u64, Stop> {
         if size > self.remaining() {
             return Err("a list longer than the bytes left".into());
         }
@@ -330,7 +359,8 @@ impl Compact<'_> {
                     "a list of {} where Parquet defines a list of {}",
                     type_name(found),
                     type_name(want)
-                ));
+                )
+                .into());
             }
         }
         for _ in 0..self.count(size)? {
@@ -353,7 +383,7 @@ impl Compact<'_> {
             BOOL_TRUE | BOOL_FALSE => Ok(()),
             BYTE => self.byte().map(|_| ()),
             I16..=I64 => self.varint().map(|_| ()),
-            7 => {
+            DOUBLE => {
                 if self.remaining() < 8 {
                     return Err("it ends early".into());
                 }
@@ -368,8 +398,8 @@ impl Compact<'_> {
                 self.at += len as usize;
                 Ok(())
             }
-            LIST | 10 => self.list(None, None, depth),
-            11 => {
+            LIST | SET => self.list(None, None, depth),
+            MAP => {
                 let size = self.varint()?;
                 if size == 0 {
                     return Ok(());
@@ -408,9 +438,8 @@ impl Compact<'_> {
             }
             let id = match head >> 4 {
                 0 => {
-                    let v = self.varint()?;
-                    // Zig-zag, truncated to 16 bits as polars reads it.
-                    ((v >> 1) as i64 ^ -((v & 1) as i64)) as i16
+                    // Truncated to 16 bits as polars reads it.
+                    zigzag(self.varint()?) as i16
                 }
                 delta => last
                     .checked_add(i16::from(delta))
@@ -419,8 +448,7 @@ impl Compact<'_> {
             last = id;
             if element && id == 5 && kind == I32 {
                 // num_children, as polars reads it (an i32).
-                let v = self.varint()?;
-                children = i64::from(((v >> 1) as i64 ^ -((v & 1) as i64)) as i32);
+                children = i64::from(zigzag(self.varint()?) as i32);
                 continue;
             }
             let known =
@@ -440,7 +468,8 @@ impl Compact<'_> {
                     of.name,
                     type_name(kind),
                     type_name(expected)
-                ));
+                )
+                .into());
             }
             match want {
                 Kind::Struct(inner) => self.skip(STRUCT, Some(inner), depth + 1)?,
@@ -449,9 +478,7 @@ impl Compact<'_> {
             }
         }
     }
-}
 
-impl Compact<'_> {
     /// Follows the schema's tree as polars builds it from its list of elements: each
     /// element is the next child of the innermost group still open (or a root), and a
     /// group's `children` elements follow it.
@@ -460,9 +487,7 @@ impl Compact<'_> {
             *top -= 1;
         }
         if self.open.len() >= MAX_NESTING {
-            return Err(format!(
-                "{TOO_DEEP} more than {MAX_NESTING} levels deep, which prolo does not read"
-            ));
+            return Err(Stop::TooDeep);
         }
         if children > 0 {
             self.open.push(children);
