@@ -187,15 +187,19 @@ impl Timings {
     pub fn phase(&mut self, name: &str) {
         if let Some(start) = self.start {
             let now = std::time::Instant::now();
-            // Peak resident memory so far, where the system tells it.
-            let peak = std::fs::read_to_string("/proc/self/status")
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("VmHWM:"))
-                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                })
-                .map_or(String::new(), |kb| format!(", peak {} MiB", kb >> 10));
+            // Resident memory now and at its peak so far, where the system tells them.
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let mib = |key: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                    .map(|kb| kb >> 10)
+            };
+            let peak = match (mib("VmRSS:"), mib("VmHWM:")) {
+                (Some(now), Some(peak)) => format!(", memory {now} MiB, peak {peak} MiB"),
+                _ => String::new(),
+            };
             eprintln!(
                 "prolo: {name:<12} {:>8.3} s (total {:.3} s{peak})",
                 (now - self.last).as_secs_f64(),
