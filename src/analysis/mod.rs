@@ -123,17 +123,23 @@ pub fn group<'a>(
     outcomes
         .iter()
         .map(|o| {
-            let mut groups = vec![(ALL.to_string(), o.courses.iter().collect::<Vec<_>>())];
-            for (c, name) in conditions.iter().enumerate() {
-                let members: Vec<&CourseOutcome> = o
-                    .courses
-                    .iter()
-                    .filter(|x| x.condition as usize == c)
-                    .collect();
-                if !members.is_empty() {
-                    groups.push((name.clone(), members));
+            // Each condition's courses, in course order, from one walk (counted first, so
+            // that each list is allocated once at its size).
+            let mut sizes = vec![0usize; conditions.len()];
+            for x in &o.courses {
+                if let Some(n) = sizes.get_mut(x.condition as usize) {
+                    *n += 1;
                 }
             }
+            let mut members: Vec<Vec<&CourseOutcome>> =
+                sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
+            for x in &o.courses {
+                if let Some(m) = members.get_mut(x.condition as usize) {
+                    m.push(x);
+                }
+            }
+            let mut groups = vec![(ALL.to_string(), o.courses.iter().collect::<Vec<_>>())];
+            groups.extend((conditions.iter().cloned().zip(members)).filter(|(_, m)| !m.is_empty()));
             Groups {
                 outcome: o.outcome,
                 points: &o.points,
@@ -161,25 +167,39 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
     time.phase("derive");
     let groups = group(&outcomes, &v.conditions, settings);
     time.phase("group");
-    // The analyses are independent: about half of the work runs on a second thread.
-    let (((sessions_to_response, logrank), kruskal_wallis, trajectory, waterfall), rest) =
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| {
-                (
-                    response::analyse(&groups),
-                    response::kruskal(&groups),
-                    trajectory::analyse(&groups),
-                    waterfall(&outcomes, settings),
-                )
-            });
-            let rest = (
-                change::analyse(&groups, settings),
-                cohort::analyse(&v, settings),
-                table1::analyse(&v, &groups),
-            );
-            (other.join().expect("analysis thread"), rest)
-        });
-    let (change, cohort, table1) = rest;
+    // The analyses are independent: they run on every core, a core that is free taking
+    // work another has not started (work stealing). The two longest start first, one on
+    // each side; the shorter ones wait behind them.
+    let ((change, (table1, cohort)), ((sessions_to_response, logrank), rest)) = rayon::join(
+        || {
+            rayon::join(
+                || change::analyse(&groups, settings),
+                || {
+                    rayon::join(
+                        || table1::analyse(&v, &groups),
+                        || cohort::analyse(&v, settings),
+                    )
+                },
+            )
+        },
+        || {
+            rayon::join(
+                || response::analyse(&groups),
+                || {
+                    rayon::join(
+                        || trajectory::analyse(&groups),
+                        || {
+                            rayon::join(
+                                || response::kruskal(&groups),
+                                || waterfall(&outcomes, settings),
+                            )
+                        },
+                    )
+                },
+            )
+        },
+    );
+    let (trajectory, (kruskal_wallis, waterfall)) = rest;
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
