@@ -47,28 +47,56 @@ pub fn all(summary: &Summary) -> Vec<Chart> {
         return Vec::new();
     }
     let ctx = Ctx::new(summary);
-    let mut charts = Vec::new();
-    for key in outcomes(
-        summary
-            .sessions_to_response
-            .iter()
-            .map(|r| (&r.outcome, &r.instrument)),
-    ) {
-        charts.extend(response(&ctx, &key));
+    /// One chart to draw.
+    enum Job {
+        Response((String, String)),
+        Trajectory((String, String)),
+        Sessions,
+        Forest((String, String)),
+        Waterfall,
     }
-    for key in outcomes(
-        summary
-            .trajectory
-            .iter()
-            .map(|r| (&r.outcome, &r.instrument)),
-    ) {
-        charts.extend(trajectory(&ctx, &key));
+    let s = summary;
+    let mut jobs: Vec<Job> = Vec::new();
+    jobs.extend(
+        outcomes(
+            s.sessions_to_response
+                .iter()
+                .map(|r| (&r.outcome, &r.instrument)),
+        )
+        .into_iter()
+        .map(Job::Response),
+    );
+    jobs.extend(
+        outcomes(s.trajectory.iter().map(|r| (&r.outcome, &r.instrument)))
+            .into_iter()
+            .map(Job::Trajectory),
+    );
+    jobs.push(Job::Sessions);
+    jobs.extend(
+        outcomes(s.change.iter().map(|r| (&r.outcome, &r.instrument)))
+            .into_iter()
+            .map(Job::Forest),
+    );
+    jobs.push(Job::Waterfall);
+    let draw = |job: &Job| match job {
+        Job::Response(key) => response(&ctx, key),
+        Job::Trajectory(key) => trajectory(&ctx, key),
+        Job::Sessions => sessions(&ctx),
+        Job::Forest(key) => forest(&ctx, key),
+        Job::Waterfall => waterfall(&ctx),
+    };
+    // Every other chart is drawn on a second thread; the charts keep the jobs' order.
+    let (even, odd): (Vec<Option<Chart>>, Vec<Option<Chart>>) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| jobs.iter().skip(1).step_by(2).map(draw).collect());
+        let even = jobs.iter().step_by(2).map(draw).collect();
+        (even, other.join().expect("chart thread"))
+    });
+    let mut odd = odd.into_iter();
+    let mut charts: Vec<Chart> = Vec::new();
+    for chart in even {
+        charts.extend(chart);
+        charts.extend(odd.next().flatten());
     }
-    charts.extend(sessions(&ctx));
-    for key in outcomes(summary.change.iter().map(|r| (&r.outcome, &r.instrument))) {
-        charts.extend(forest(&ctx, &key));
-    }
-    charts.extend(waterfall(&ctx));
     let mut seen = BTreeSet::new();
     for c in &mut charts {
         let stem = c.name.clone();
