@@ -577,6 +577,7 @@ pub fn validate(data: &mut Dataset, settings: &Settings) -> Result<Validated> {
     data.for_each_record(settings, &mut pass)?;
     time.phase("read");
     let mut out = pass.finish();
+    data.settle()?;
     time.phase("finish");
     file_findings(&mut out, data);
     sort_findings(&mut out.findings);

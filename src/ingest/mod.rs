@@ -89,7 +89,13 @@ pub struct Dataset {
     progress: Arc<AtomicU64>,
     /// What each input file was when it was opened (None for standard input and streams).
     opened: Vec<Option<FileState>>,
+    /// Inputs read in parts whose SHA-256 (and length) is still being computed; see
+    /// [`Dataset::settle`].
+    hashing: Vec<(usize, HashThread)>,
 }
+
+/// The thread computing a file's SHA-256 and length.
+type HashThread = std::thread::JoinHandle<std::io::Result<(String, u64)>>;
 
 /// A file as it was when opened, to notice that it changed while it was read.
 #[derive(Debug, Clone, PartialEq)]
@@ -277,6 +283,7 @@ pub fn read_from(inputs: Vec<(String, Box<dyn Read>)>, settings: &Settings) -> R
         sources: Vec::with_capacity(inputs.len()),
         progress: Arc::new(AtomicU64::new(0)),
         opened: Vec::new(),
+        hashing: Vec::new(),
     };
     for (index, (path, raw)) in inputs.into_iter().enumerate() {
         let file = File {
@@ -329,8 +336,8 @@ impl Dataset {
 
     /// Streams every record of every input to `sink`: in input order, or, for a large plain
     /// CSV file, in parts read at once by forks of the sink, joined back in order. Fills in
-    /// the SHA-256 of each input and the identifier guard's findings by value. Records can
-    /// be read once.
+    /// the identifier guard's findings by value, and the SHA-256 of each input (of a file
+    /// read in parts, once [`Dataset::settle`] has waited for it). Records can be read once.
     pub fn for_each_record<S: Sink>(&mut self, settings: &Settings, sink: &mut S) -> Result<()> {
         for index in 0..self.sources.len() {
             match std::mem::replace(&mut self.sources[index], Source::Done) {
@@ -351,6 +358,23 @@ impl Dataset {
                     return Err(Error::Runtime("records can be read once".into()));
                 }
             }
+            let hashing = self.hashing.iter().any(|h| h.0 == index);
+            self.unchanged(index, !hashing)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the SHA-256 of the files read in parts, and fails if one of them changed
+    /// while it was read (the hash reads the file again after the parts).
+    pub fn settle(&mut self) -> Result<()> {
+        for (index, hashing) in std::mem::take(&mut self.hashing) {
+            let path = &self.inputs[index].path;
+            let (sha256, bytes) = hashing
+                .join()
+                .map_err(|_| Error::Runtime(format!("{path}: the hashing thread stopped")))?
+                .map_err(|e| Error::io(path, e))?;
+            self.inputs[index].sha256 = sha256;
+            self.inputs[index].bytes_read = bytes;
             self.unchanged(index, true)?;
         }
         Ok(())
@@ -502,23 +526,16 @@ impl Dataset {
                 "{path}: line {line}: a quoted field opens and is never closed; expected a closing \" (a quote inside a field is written \"\")"
             )));
         }
-        let sha = hex(&tally.sha.clone().finalize());
-        self.read_whole(index, settings, sha, tally.bytes, &sample);
+        self.inputs[index].sha256 = hex(&tally.sha.clone().finalize());
+        self.inputs[index].bytes_read = tally.bytes;
+        drop(tally);
+        self.guard_sample(index, settings, &sample);
         Ok(())
     }
 
-    /// Records what reading input `index` to the end learnt: its SHA-256 and length, and
-    /// the identifier guard's findings on the first values of each column.
-    fn read_whole(
-        &mut self,
-        index: usize,
-        settings: &Settings,
-        sha256: String,
-        bytes: u64,
-        sample: &[Vec<String>],
-    ) {
-        self.inputs[index].sha256 = sha256;
-        self.inputs[index].bytes_read = bytes;
+    /// Records the identifier guard's findings on the first values of each column of input
+    /// `index`.
+    fn guard_sample(&mut self, index: usize, settings: &Settings, sample: &[Vec<String>]) {
         let file = File {
             index,
             path: &self.inputs[index].path,

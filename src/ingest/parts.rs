@@ -76,8 +76,7 @@ impl Dataset {
         let width = self.inputs[index].header.len();
         let progress = self.progress.clone();
         let last = cuts.len() - 2;
-        let (read, hashed) = std::thread::scope(|scope| {
-            let hashing = scope.spawn(|| hash(&path));
+        let read: Vec<Option<Part<S>>> = std::thread::scope(|scope| {
             let threads: Vec<_> = cuts
                 .windows(2)
                 .enumerate()
@@ -98,18 +97,19 @@ impl Dataset {
                     scope.spawn(move || job.run(part))
                 })
                 .collect();
-            let read: Vec<Option<Part<S>>> = threads
+            threads
                 .into_iter()
                 .map(|t| t.join().ok().flatten())
-                .collect();
-            (read, hashing.join().ok())
+                .collect()
         });
-        let Some(Ok((sha, bytes))) = hashed else {
-            return Ok(false);
-        };
         let Some(read) = read.into_iter().collect::<Option<Vec<Part<S>>>>() else {
             return Ok(false);
         };
+        // The file's SHA-256 is computed on another thread from here on, while the records
+        // are put in order (one core's work), rather than beside the parts.
+        let hashing_path = path.clone();
+        self.hashing
+            .push((index, std::thread::spawn(move || hash(&hashing_path))));
         let mut lines = src.header_lines;
         let mut sample = vec![Vec::new(); width];
         let mut sampled = 0;
@@ -123,7 +123,7 @@ impl Dataset {
             sink.join(part.sink, lines);
             lines += part.lines;
         }
-        self.read_whole(index, settings, sha, bytes, &sample);
+        self.guard_sample(index, settings, &sample);
         Ok(true)
     }
 }
@@ -158,7 +158,7 @@ fn cuts(path: &str, body_start: u64, len: u64, parts: usize) -> Result<Vec<u64>>
 }
 
 /// SHA-256 and length of the file's bytes.
-fn hash(path: &str) -> std::io::Result<(String, u64)> {
+pub(super) fn hash(path: &str) -> std::io::Result<(String, u64)> {
     let mut file = std::fs::File::open(path)?;
     let mut sha = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

@@ -394,9 +394,12 @@ fn damaged_parquet_metadata_is_invalid_data_not_a_crash() {
 }
 
 /// Opens `path` (header read, nothing else), lets `change` act on the file, then reads the
-/// records: the error message, if any.
-fn read_after(path: &Path, change: impl FnOnce(&Path)) -> Option<String> {
-    let settings = prolo::config::Settings::default();
+/// records (in `parts` parts, or as prolo chooses): the error message, if any.
+fn read_after(path: &Path, parts: Option<usize>, change: impl FnOnce(&Path)) -> Option<String> {
+    let settings = prolo::config::Settings {
+        parts,
+        ..Default::default()
+    };
     let mut data = prolo::ingest::read(&[path.to_str().unwrap().to_string()], &settings).unwrap();
     change(path);
     prolo::validate::validate(&mut data, &settings)
@@ -406,46 +409,51 @@ fn read_after(path: &Path, change: impl FnOnce(&Path)) -> Option<String> {
 
 #[test]
 fn a_file_that_changes_while_it_is_read_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = format!("patient_id,condition,day,injection,pain\n{ROWS}");
-    let path = write(dir.path(), "a.csv", &text);
-    assert_eq!(read_after(&path, |_| {}), None, "an unchanged file reads");
+    // Read whole, and in two parts (whose SHA-256 is computed after them).
+    for parts in [None, Some(2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("patient_id,condition,day,injection,pain\n{ROWS}");
+        let path = write(dir.path(), "a.csv", &text);
+        let v = read_after(&path, parts, |_| {});
+        assert_eq!(v, None, "an unchanged file reads ({parts:?})");
 
-    let grown = read_after(&path, |p| {
-        let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
-        std::io::Write::write_all(&mut f, b"P3,knee_oa,0,1,5\n").unwrap();
-    })
-    .expect("a file that grew");
-    assert!(grown.contains("a.csv: the file changed size"), "{grown}");
-    assert!(grown.contains("nothing was analysed"), "{grown}");
+        let grown = read_after(&path, parts, |p| {
+            let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+            std::io::Write::write_all(&mut f, b"P3,knee_oa,0,1,5\n").unwrap();
+        })
+        .expect("a file that grew");
+        assert!(grown.contains("a.csv: the file changed size"), "{grown}");
+        assert!(grown.contains("nothing was analysed"), "{grown}");
 
-    let path = write(dir.path(), "b.csv", &text);
-    let deleted = read_after(&path, |p| std::fs::remove_file(p).unwrap()).expect("deleted");
-    assert!(
-        deleted.contains("b.csv: the file was deleted or moved"),
-        "{deleted}"
-    );
+        let path = write(dir.path(), "b.csv", &text);
+        let deleted = read_after(&path, parts, |p| std::fs::remove_file(p).unwrap());
+        let deleted = deleted.expect("deleted");
+        assert!(
+            deleted.contains("b.csv: the file was deleted or moved"),
+            "{deleted}"
+        );
 
-    let path = write(dir.path(), "c.csv", &text);
-    let replaced = read_after(&path, |p| {
-        let other = write(p.parent().unwrap(), "other.csv", &text);
-        std::fs::rename(other, p).unwrap();
-    })
-    .expect("replaced");
-    assert!(
-        replaced.contains("c.csv: the file was replaced"),
-        "{replaced}"
-    );
+        let path = write(dir.path(), "c.csv", &text);
+        let replaced = read_after(&path, parts, |p| {
+            let other = write(p.parent().unwrap(), "other.csv", &text);
+            std::fs::rename(other, p).unwrap();
+        })
+        .expect("replaced");
+        assert!(
+            replaced.contains("c.csv: the file was replaced"),
+            "{replaced}"
+        );
 
-    let path = write(dir.path(), "d.csv", &text);
-    let truncated = read_after(&path, |p| {
-        std::fs::write(p, &text[..text.len() / 2]).unwrap();
-    })
-    .expect("truncated");
-    assert!(
-        truncated.contains("d.csv: the file changed size"),
-        "{truncated}"
-    );
+        let path = write(dir.path(), "d.csv", &text);
+        let truncated = read_after(&path, parts, |p| {
+            std::fs::write(p, &text[..text.len() / 2]).unwrap();
+        })
+        .expect("truncated");
+        assert!(
+            truncated.contains("d.csv: the file changed size"),
+            "{truncated}"
+        );
+    }
 }
 
 #[test]
