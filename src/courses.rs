@@ -152,46 +152,56 @@ fn outcomes(measured: &[Vec<u32>]) -> Vec<Outcome> {
 
 /// Derives `outcomes` (pain: every course; a function instrument: the courses `measured`
 /// gives it).
+///
+/// One walk over the courses in order derives every outcome of a course while its rows are
+/// at hand (walking each outcome's courses apart jumped over the rows of the others, a
+/// cache miss a course). The first half of the courses is walked on this thread, the
+/// second on another; each half writes straight into its part of one vector per outcome (a
+/// course gives at most one result an outcome, a row at most one point), so that nothing is
+/// copied or held twice; the gap between the halves is closed afterwards.
 fn derive_some(
     v: &mut Validated,
     settings: &Settings,
     outcomes: &[Outcome],
     measured: &[Vec<u32>],
 ) -> (Vec<OutcomeCourses>, LeftOut) {
-    // Pain's courses: every one (built only when pain is among the outcomes).
-    let all: Vec<u32> = if outcomes.contains(&Outcome::Pain) {
-        (0..v.courses.len() as u32).collect()
-    } else {
-        Vec::new()
-    };
-    let of = |outcome: Outcome| match outcome {
-        Outcome::Pain => &all,
-        Outcome::Function(i) => &measured[i as usize],
-    };
-    let rows_of = |courses: &[u32]| -> usize {
-        (courses.iter())
-            .map(|&c| v.courses[c as usize].end - v.courses[c as usize].start)
-            .sum()
-    };
-    // Each outcome's courses in two halves: the first halves on this thread, the second
-    // halves on another, each written straight into its part of one vector per outcome (a
-    // course gives at most one result, a row at most one point), so that nothing is
-    // copied or held twice; the gap between the halves is closed afterwards.
+    let n = v.courses.len();
+    let mid = n / 2;
+    let rows = |c: usize| v.courses[c].end - v.courses[c].start;
+    // Each outcome's courses below and from `mid`, and their rows.
     let plans: Vec<Plan> = outcomes
         .iter()
-        .map(|&o| {
-            let which = of(o);
-            let (a, b) = which.split_at(which.len() / 2);
-            (o, a, b, rows_of(a), rows_of(b))
+        .map(|&outcome| match outcome {
+            Outcome::Pain => Plan {
+                outcome,
+                which: None,
+                split: mid,
+                courses: n,
+                rows: [(0..mid).map(rows).sum(), (mid..n).map(rows).sum()],
+            },
+            Outcome::Function(i) => {
+                let which = &measured[i as usize];
+                let split = which.partition_point(|&c| (c as usize) < mid);
+                let (a, b) = which.split_at(split);
+                let of = |w: &[u32]| w.iter().map(|&c| rows(c as usize)).sum();
+                Plan {
+                    outcome,
+                    which: Some(which),
+                    split,
+                    courses: which.len(),
+                    rows: [of(a), of(b)],
+                }
+            }
         })
         .collect();
     let mut buffers: Vec<(Vec<CourseOutcome>, Points)> = (plans.iter())
-        .map(|&(_, a, b, ra, rb)| {
+        .map(|p| {
+            let rows = p.rows[0] + p.rows[1];
             let points = Points {
-                k: Vec::with_capacity(ra + rb),
-                score: Vec::with_capacity(ra + rb),
+                k: Vec::with_capacity(rows),
+                score: Vec::with_capacity(rows),
             };
-            (Vec::with_capacity(a.len() + b.len()), points)
+            (Vec::with_capacity(p.courses), points)
         })
         .collect();
     let v_ref: &Validated = v;
@@ -199,25 +209,21 @@ fn derive_some(
         let mut firsts = Vec::new();
         let mut seconds = Vec::new();
         for (plan, (courses, points)) in plans.iter().zip(&mut buffers) {
-            let &(o, a, b, ra, rb) = plan;
-            let (ca, cb) = halves(courses, a.len(), b.len());
+            let (a, b) = (plan.split, plan.courses - plan.split);
+            let [ra, rb] = plan.rows;
+            let (ca, cb) = halves(courses, a, b);
             let (ka, kb) = halves(&mut points.k, ra, rb);
             let (sa, sb) = halves(&mut points.score, ra, rb);
-            firsts.push((o, a, ca, (ka, sa), 0));
-            seconds.push((o, b, cb, (kb, sb), ra as u32));
+            let (wa, wb) = plan.which.map(|w| w.split_at(plan.split)).unzip();
+            let share = |which, courses, points, base| {
+                Share::new(plan.outcome, settings, which, courses, points, base)
+            };
+            firsts.push(share(wa, ca, (ka, sa), 0));
+            seconds.push(share(wb, cb, (kb, sb), ra as u32));
         }
-        let run = |halves: Vec<Half<'_>>| -> Vec<(usize, usize, Found, LeftOut)> {
-            (halves.into_iter())
-                .map(|(o, which, mut courses, mut points, base)| {
-                    let (found, left_out) =
-                        derive_one(v_ref, settings, o, which, &mut courses, &mut points, base);
-                    (courses.len, points.0.len, found, left_out)
-                })
-                .collect()
-        };
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| run(seconds));
-            let firsts = run(firsts);
+            let other = scope.spawn(|| walk(v_ref, mid..n, seconds));
+            let firsts = walk(v_ref, 0..mid, firsts);
             (firsts, other.join().expect("derivation thread"))
         })
     };
@@ -227,10 +233,10 @@ fn derive_some(
     for ((plan, (mut courses, mut points)), (first, second)) in
         plans.iter().zip(buffers).zip(halves)
     {
-        let &(outcome, a, _, ra, _) = plan;
-        let (n_a, p_a, found, missing) = first;
-        let (n_b, p_b, more, rest) = second;
-        join_halves(&mut courses, a.len(), n_a, n_b);
+        let ra = plan.rows[0];
+        let (n_a, p_a) = (first.courses, first.points);
+        let (n_b, p_b) = (second.courses, second.points);
+        join_halves(&mut courses, plan.split, n_a, n_b);
         join_halves(&mut points.k, ra, p_a, p_b);
         join_halves(&mut points.score, ra, p_a, p_b);
         let gap = (ra - p_a) as u32;
@@ -239,33 +245,30 @@ fn derive_some(
             c.trajectory.1 -= gap;
         }
         result.push(OutcomeCourses {
-            outcome,
+            outcome: plan.outcome,
             courses,
             points,
         });
-        for (key, n) in found.into_iter().chain(more) {
+        for (key, n) in first.exclusions.into_iter().chain(second.exclusions) {
             v.add_excluded(key, n);
         }
-        left_out.extend(missing);
-        left_out.extend(rest);
+        left_out.extend(first.left_out);
+        left_out.extend(second.left_out);
     }
     (result, left_out)
 }
 
-/// An outcome, its courses in two halves, and the rows of each half.
-type Plan<'a> = (Outcome, &'a [u32], &'a [u32], usize, usize);
+/// An outcome to derive: its courses (None: every course), how many of them lie in the
+/// first half, how many in all, and the rows of each half's.
+struct Plan<'a> {
+    outcome: Outcome,
+    which: Option<&'a [u32]>,
+    split: usize,
+    courses: usize,
+    rows: [usize; 2],
+}
 
-/// One half of an outcome's courses to derive: the outcome, its courses, room for their
-/// results and points, and the index the room for points starts at in the whole vector.
-type Half<'a> = (
-    Outcome,
-    &'a [u32],
-    Fill<'a, CourseOutcome>,
-    (Fill<'a, u32>, Fill<'a, f64>),
-    u32,
-);
-
-/// Room for `a` and then `b` values in `v`'s spare capacity (reserved for them).
+/// Room in `v`'s spare capacity for `a` and then `b` values (reserved for them).
 fn halves<T>(v: &mut Vec<T>, a: usize, b: usize) -> (Fill<'_, T>, Fill<'_, T>) {
     let (first, second) = v.spare_capacity_mut()[..a + b].split_at_mut(a);
     (Fill::new(first), Fill::new(second))
@@ -306,114 +309,193 @@ type Found = Vec<(ExclusionKey, Excluded)>;
 /// Courses left out of an outcome: (course, reason, outcome).
 pub type LeftOut = Vec<(u32, Reason, Outcome)>;
 
-/// Derives `outcome` for courses `which` (indices into `v.courses`, ascending) into
-/// `courses` (room for one per course) and `points` (room for one per row), whose first
-/// place is point `base` of the outcome.
-fn derive_one(
-    v: &Validated,
-    settings: &Settings,
+/// One outcome's work in one half of the courses: the outcome's courses there (None: every
+/// one), room for their results and points, and what was left out.
+struct Share<'a> {
     outcome: Outcome,
-    which: &[u32],
-    courses: &mut Fill<CourseOutcome>,
-    points: &mut (Fill<u32>, Fill<f64>),
+    instrument: &'a Instrument,
+    which: Option<&'a [u32]>,
+    /// The next of `which` to come.
+    next: usize,
+    courses: Fill<'a, CourseOutcome>,
+    points: (Fill<'a, u32>, Fill<'a, f64>),
+    /// The index of the first place of `points` among the outcome's points.
     base: u32,
-) -> (Found, LeftOut) {
-    let mut exclusions = Vec::new();
-    let mut left_out = Vec::new();
+    no_baseline: Excluded,
+    no_followup: Excluded,
+    left_out: LeftOut,
+}
 
-    let instrument = outcome.instrument(settings);
-    let lower_better = instrument.better == crate::schema::Better::Lower;
-    let responds = |baseline: f64, x: f64| {
-        is_responder(instrument, baseline, instrument.improvement(baseline, x))
-    };
-    let mut no_baseline = Excluded::default();
-    let mut no_followup = Excluded::default();
-    for &index in which {
-        let course = &v.courses[index as usize];
-        let n_rows = (course.end - course.start) as u64;
-        // One walk in day order. injections_before never decreases, so the baseline (the
-        // last score with none before it) is settled when the first row after an injection
-        // comes, which is where a response can first be looked for.
-        let (first_k, first_s) = (points.0.len, points.1.len);
-        let mut before = 0u32;
-        let mut baseline: Option<f64> = None;
-        // The final follow-up: (score, injections_before).
-        let mut last: Option<(f64, u32)> = None;
-        // injections_before at the first response.
-        let mut first: Option<u32> = None;
-        // The last score at each injections_before, written when the next one starts.
-        let mut point: Option<(u32, f64)> = None;
-        for e in &v.records[course.start..course.end] {
-            if let Some(s) = score(e, outcome) {
-                if before == 0 {
-                    baseline = Some(s);
-                } else {
-                    last = Some((s, before));
-                    if first.is_none() && baseline.is_some_and(|b| responds(b, s)) {
-                        first = Some(before);
-                    }
-                }
-                match point {
-                    Some((k, _)) if k == before => point = Some((k, s)),
-                    Some((k, previous)) => {
-                        points.0.push(k);
-                        points.1.push(previous);
-                        point = Some((before, s));
-                    }
-                    None => point = Some((before, s)),
-                }
-            }
-            before += u32::from(e.injection);
+/// What one half found for one outcome: how many results and points it wrote, its outcome
+/// exclusions and the courses it left out.
+struct Done {
+    courses: usize,
+    points: usize,
+    exclusions: Found,
+    left_out: LeftOut,
+}
+
+impl<'a> Share<'a> {
+    fn new(
+        outcome: Outcome,
+        settings: &'a Settings,
+        which: Option<&'a [u32]>,
+        courses: Fill<'a, CourseOutcome>,
+        points: (Fill<'a, u32>, Fill<'a, f64>),
+        base: u32,
+    ) -> Self {
+        Share {
+            outcome,
+            instrument: outcome.instrument(settings),
+            which,
+            next: 0,
+            courses,
+            points,
+            base,
+            no_baseline: Excluded::default(),
+            no_followup: Excluded::default(),
+            left_out: Vec::new(),
         }
-        let (Some(baseline), Some((followup, received))) = (baseline, last) else {
-            // Left out: its points are taken back.
-            (points.0.len, points.1.len) = (first_k, first_s);
-            let (reason, n) = if baseline.is_none() {
-                (Reason::NoBaseline, &mut no_baseline)
-            } else {
-                (Reason::NoFollowUp, &mut no_followup)
-            };
-            n.records += n_rows;
-            n.courses += 1;
-            left_out.push((index, reason, outcome));
-            continue;
-        };
-        if let Some((k, s)) = point {
-            points.0.push(k);
-            points.1.push(s);
-        }
-        courses.push(CourseOutcome {
-            condition: course.condition,
-            baseline,
-            followup,
-            injections: received,
-            lower_better,
-            responder: responds(baseline, followup),
-            time: first.unwrap_or(received),
-            event: first.is_some(),
-            trajectory: (base + first_k as u32, base + points.0.len as u32),
-        });
     }
-    let (kind, instrument_key) = match outcome {
-        Outcome::Pain => (1, 0),
-        Outcome::Function(i) => (2, i + 1),
-    };
-    for (reason, n) in [
-        (Reason::NoBaseline, no_baseline),
-        (Reason::NoFollowUp, no_followup),
-    ] {
-        if n.courses > 0 {
-            exclusions.push((
-                ExclusionKey {
+
+    /// True when course `index` (which comes after every course asked about before) is
+    /// one of this outcome's.
+    fn takes(&mut self, index: u32) -> bool {
+        match self.which {
+            None => true,
+            Some(which) if which.get(self.next) == Some(&index) => {
+                self.next += 1;
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    fn done(self) -> Done {
+        let (kind, instrument_key) = match self.outcome {
+            Outcome::Pain => (1, 0),
+            Outcome::Function(i) => (2, i + 1),
+        };
+        let mut exclusions = Vec::new();
+        for (reason, n) in [
+            (Reason::NoBaseline, self.no_baseline),
+            (Reason::NoFollowUp, self.no_followup),
+        ] {
+            if n.courses > 0 {
+                let key = ExclusionKey {
                     reason,
                     outcome: kind,
                     instrument: instrument_key,
-                },
-                n,
-            ));
+                };
+                exclusions.push((key, n));
+            }
+        }
+        Done {
+            courses: self.courses.len,
+            points: self.points.0.len,
+            exclusions,
+            left_out: self.left_out,
         }
     }
-    (exclusions, left_out)
+}
+
+/// Derives every outcome of the courses `range` (indices into `v.courses`) into `shares`.
+fn walk(v: &Validated, range: std::ops::Range<usize>, mut shares: Vec<Share>) -> Vec<Done> {
+    // One function instrument alone (`left_out` derives one outcome at a time): its own
+    // courses, not every course.
+    let only = match shares.as_slice() {
+        [share] => share.which,
+        _ => None,
+    };
+    let indices: Box<dyn Iterator<Item = usize>> = match only {
+        Some(which) => Box::new(which.iter().map(|&c| c as usize)),
+        None => Box::new(range),
+    };
+    for index in indices {
+        let course = &v.courses[index];
+        let rows = &v.records[course.start..course.end];
+        for share in &mut shares {
+            if share.takes(index as u32) {
+                derive_course(index as u32, course.condition, rows, share);
+            }
+        }
+    }
+    shares.into_iter().map(Share::done).collect()
+}
+
+/// Derives `share`'s outcome for course `index` of `condition`, whose encounters are `rows`.
+fn derive_course(index: u32, condition: u32, rows: &[Encounter], share: &mut Share) {
+    let outcome = share.outcome;
+    let instrument = share.instrument;
+    let responds = |baseline: f64, x: f64| {
+        is_responder(instrument, baseline, instrument.improvement(baseline, x))
+    };
+    let points = &mut share.points;
+    // One walk in day order. injections_before never decreases, so the baseline (the last
+    // score with none before it) is settled when the first row after an injection comes,
+    // which is where a response can first be looked for.
+    let (first_k, first_s) = (points.0.len, points.1.len);
+    let mut before = 0u32;
+    let mut baseline: Option<f64> = None;
+    // The final follow-up: (score, injections_before).
+    let mut last: Option<(f64, u32)> = None;
+    // injections_before at the first response.
+    let mut first: Option<u32> = None;
+    // The last score at each injections_before, written when the next one starts.
+    let mut point: Option<(u32, f64)> = None;
+    for e in rows {
+        if let Some(s) = score(e, outcome) {
+            if before == 0 {
+                baseline = Some(s);
+            } else {
+                last = Some((s, before));
+                if first.is_none() && baseline.is_some_and(|b| responds(b, s)) {
+                    first = Some(before);
+                }
+            }
+            match point {
+                Some((k, _)) if k == before => point = Some((k, s)),
+                Some((k, previous)) => {
+                    points.0.push(k);
+                    points.1.push(previous);
+                    point = Some((before, s));
+                }
+                None => point = Some((before, s)),
+            }
+        }
+        before += u32::from(e.injection);
+    }
+    let (Some(baseline), Some((followup, received))) = (baseline, last) else {
+        // Left out: its points are taken back.
+        (points.0.len, points.1.len) = (first_k, first_s);
+        let (reason, n) = if baseline.is_none() {
+            (Reason::NoBaseline, &mut share.no_baseline)
+        } else {
+            (Reason::NoFollowUp, &mut share.no_followup)
+        };
+        n.records += rows.len() as u64;
+        n.courses += 1;
+        share.left_out.push((index, reason, outcome));
+        return;
+    };
+    if let Some((k, s)) = point {
+        points.0.push(k);
+        points.1.push(s);
+    }
+    share.courses.push(CourseOutcome {
+        condition,
+        baseline,
+        followup,
+        injections: received,
+        lower_better: instrument.better == crate::schema::Better::Lower,
+        responder: responds(baseline, followup),
+        time: first.unwrap_or(received),
+        event: first.is_some(),
+        trajectory: (
+            share.base + first_k as u32,
+            share.base + points.0.len as u32,
+        ),
+    });
 }
 
 /// The score of `outcome` at encounter `e`, if one was recorded and valid.
