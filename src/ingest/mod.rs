@@ -563,6 +563,10 @@ pub(super) trait RawRecord {
     fn field(&self, i: usize) -> Option<std::ops::Range<usize>>;
     /// The number of fields.
     fn count(&self) -> usize;
+    /// The bytes as text, if they are UTF-8.
+    fn text(&self) -> Option<&str> {
+        std::str::from_utf8(self.bytes()).ok()
+    }
 }
 
 impl RawRecord for csv::ByteRecord {
@@ -612,7 +616,7 @@ fn fields<'r>(
     // One UTF-8 check for the whole record; a field is then a slice of it (unless the
     // record holds bytes that are not UTF-8 somewhere).
     let bytes = record.bytes();
-    let whole = std::str::from_utf8(bytes).ok();
+    let whole = record.text();
     let mut fields = [""; N_FIELDS];
     for (k, c) in columns.iter().enumerate() {
         let Some(range) = c.and_then(|c| record.field(c)) else {

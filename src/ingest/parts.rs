@@ -247,16 +247,20 @@ struct Split {
     chunk: usize,
 }
 
-/// A record cut from a line without quotes, or read by `csv_core`: bytes and the field
-/// spans in them.
+/// A record cut from a line without quotes, or read by `csv_core`: bytes (and their text,
+/// where already checked as UTF-8) and the field spans in them.
 struct Fields<'a> {
     bytes: &'a [u8],
+    text: Option<&'a str>,
     spans: &'a [(usize, usize)],
 }
 
 impl RawRecord for Fields<'_> {
     fn bytes(&self) -> &[u8] {
         self.bytes
+    }
+    fn text(&self) -> Option<&str> {
+        self.text.or_else(|| std::str::from_utf8(self.bytes).ok())
     }
     fn field(&self, i: usize) -> Option<std::ops::Range<usize>> {
         self.spans.get(i).map(|&(a, b)| a..b)
@@ -267,6 +271,40 @@ impl RawRecord for Fields<'_> {
 }
 
 impl Split {
+    /// The spans of the fields of `line` (which holds no quote) between its separators;
+    /// None when it has more than `width` fields or more than `max_record` bytes.
+    fn cut(&self, line: &[u8], spans: &mut Vec<(usize, usize)>) -> Option<()> {
+        spans.clear();
+        let mut start = 0;
+        let mut at = 0;
+        // Eight bytes at a time, the separators among them found as the zero bytes of the
+        // word XOR the separator repeated (exactly: no carry runs from byte to byte), then
+        // taken lowest first. Fields are short: searching for each separator apart
+        // (`memchr`) cost more in calls than in bytes.
+        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+        let repeated = u64::from_le_bytes([self.delimiter; 8]);
+        let mut words = line.chunks_exact(8);
+        for word in &mut words {
+            let x = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default()) ^ repeated;
+            let mut zero = !(((x & LOW7) + LOW7) | x | LOW7);
+            while zero != 0 {
+                let d = at + (zero.trailing_zeros() / 8) as usize;
+                spans.push((start, d));
+                start = d + 1;
+                zero &= zero - 1;
+            }
+            at += 8;
+        }
+        for (i, &b) in words.remainder().iter().enumerate() {
+            if b == self.delimiter {
+                spans.push((start, at + i));
+                start = at + i + 1;
+            }
+        }
+        spans.push((start, line.len()));
+        (spans.len() <= self.width && line.len() as u64 <= self.max_record).then_some(())
+    }
+
     /// Calls `record(line, fields, bytes read so far)` for each record of `text` (which
     /// ends with a line end), the line counted from 1 at the start of `text`. Returns the
     /// line ends in `text`, or None when a record has more than `width` fields, runs on
@@ -320,6 +358,34 @@ impl Split {
                 }
             };
         loop {
+            // The lines before the next quote: checked as UTF-8 at once, not line by line,
+            // and cut at their separators directly.
+            let rest = &buf[pos..have];
+            let plain = match memchr::memchr(b'"', rest) {
+                Some(q) => memchr::memrchr(b'\n', &rest[..q]).map_or(0, |i| i + 1),
+                None => rest.len(),
+            };
+            let plain = match std::str::from_utf8(&rest[..plain]) {
+                Ok(text) => text,
+                // Up to the first byte that is not UTF-8 (its line is read below).
+                Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            let mut done = 0;
+            while let Some(nl) = memchr::memchr(b'\n', &plain.as_bytes()[done..]) {
+                let text_line = &plain[done..done + nl];
+                done += nl + 1;
+                if nl > 0 {
+                    self.cut(text_line.as_bytes(), &mut spans)?;
+                    let fields = Fields {
+                        bytes: text_line.as_bytes(),
+                        text: Some(text_line),
+                        spans: &spans,
+                    };
+                    record(line, &fields, before + (pos + done) as u64)?;
+                }
+                line += 1;
+            }
+            pos += done;
             let Some(nl) = memchr::memchr(b'\n', &buf[pos..have]) else {
                 if eof {
                     // The text ends with a line end: nothing can be left over.
@@ -336,26 +402,16 @@ impl Split {
                 continue;
             }
             if memchr::memchr(b'"', text_line).is_none() {
-                spans.clear();
-                let mut start = 0;
-                for d in memchr::memchr_iter(self.delimiter, text_line) {
-                    spans.push((start, d));
-                    start = d + 1;
-                }
-                spans.push((start, nl));
-                if spans.len() > self.width || nl as u64 > self.max_record {
-                    return None;
-                }
+                // A line without quotes that is not UTF-8 (fails in `fields`).
+                self.cut(text_line, &mut spans)?;
                 pos += nl + 1;
                 let at = before + pos as u64;
-                record(
-                    line,
-                    &Fields {
-                        bytes: text_line,
-                        spans: &spans,
-                    },
-                    at,
-                )?;
+                let fields = Fields {
+                    bytes: text_line,
+                    text: None,
+                    spans: &spans,
+                };
+                record(line, &fields, at)?;
                 line += 1;
                 continue;
             }
@@ -402,6 +458,7 @@ impl Split {
                 start_line,
                 &Fields {
                     bytes: &out[..nout],
+                    text: None,
                     spans: &spans,
                 },
                 at,
@@ -417,6 +474,54 @@ mod tests {
     use proptest::prelude::*;
 
     type Records = Vec<(u64, Vec<Vec<u8>>)>;
+
+    #[test]
+    fn a_line_is_cut_at_every_separator_wherever_it_falls() {
+        let split = Split {
+            delimiter: b';',
+            width: 100,
+            max_record: 1 << 20,
+            chunk: 1 << 10,
+        };
+        let mut spans = Vec::new();
+        // Separators at every position of a word and of the tail, next to bytes one more
+        // and one less than the separator (a carry would make those look like it).
+        for len in 0..40 {
+            for mask in [
+                0u64,
+                1,
+                0x5555_5555_5555,
+                0x00ff_ffff_ffff,
+                0x8000_0081,
+                0x3c3c_3c3c,
+            ] {
+                let line: Vec<u8> = (0..len)
+                    .map(|i| match (mask >> i) & 1 {
+                        1 => b';',
+                        _ if i % 2 == 0 => b';' + 1,
+                        _ => b';' - 1,
+                    })
+                    .collect();
+                split.cut(&line, &mut spans).unwrap();
+                let mut expected = Vec::new();
+                let mut start = 0;
+                for (i, &b) in line.iter().enumerate() {
+                    if b == b';' {
+                        expected.push((start, i));
+                        start = i + 1;
+                    }
+                }
+                expected.push((start, line.len()));
+                assert_eq!(spans, expected, "{len} {mask:x}");
+            }
+        }
+        let wide = [b';'; 100];
+        assert!(split.cut(&wide, &mut spans).is_none(), "101 fields");
+        // Bytes 0x80 and up next to the separator.
+        let line = "é;ü;\u{ff};x".as_bytes();
+        split.cut(line, &mut spans).unwrap();
+        assert_eq!(spans, [(0, 2), (3, 5), (6, 8), (9, 10)]);
+    }
 
     /// What the `csv` crate reads from `text`, as a part read it before [`Split`]: each
     /// record's line and fields, and the line ends; None where the part gave up.
