@@ -106,30 +106,28 @@ impl KaplanMeier {
             events.len(),
             "times and events must have the same length"
         );
-        let (times, events): (Vec<f64>, Vec<bool>) = times
-            .iter()
-            .zip(events)
-            .filter(|(t, _)| !t.is_nan())
-            .map(|(&t, &e)| (t, e))
-            .unzip();
-        let times = tie_nearly_equal_times(&times);
-        let mut order: Vec<usize> = (0..times.len()).collect();
-        order.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
+        // Only how many observations, and events, each time has matters.
+        let tally = TimeTally::of(times);
+        let mut at = vec![0usize; tally.times.len()];
+        let mut events_at = vec![0usize; tally.times.len()];
+        for (&t, &event) in tally.of.iter().zip(events) {
+            if t != NO_TIME {
+                at[t as usize] += 1;
+                events_at[t as usize] += usize::from(event);
+            }
+        }
+        let n = at.iter().sum::<usize>();
 
         let z = qnorm(1.0 - (1.0 - CONFIDENCE_LEVEL) / 2.0);
         let mut points = Vec::new();
         let mut km = 1.0_f64;
         let mut greenwood = 0.0_f64;
-        let mut start = 0;
-        while start < order.len() {
-            let time = times[order[start]];
-            let mut end = start;
-            while end < order.len() && times[order[end]] == time {
-                end += 1;
-            }
-            let n_risk = order.len() - start;
-            let n_event = order[start..end].iter().filter(|&&i| events[i]).count();
-            let n_censor = (end - start) - n_event;
+        let mut before = 0;
+        for (k, &time) in tally.times.iter().enumerate() {
+            let n_risk = n - before;
+            let n_event = events_at[k];
+            let n_censor = at[k] - n_event;
+            before += at[k];
             if n_event > 0 {
                 let n = n_risk as f64;
                 let d = n_event as f64;
@@ -156,12 +154,11 @@ impl KaplanMeier {
                 lower,
                 upper,
             });
-            start = end;
         }
         let events_total = points.iter().map(|p| p.n_event).sum();
         KaplanMeier {
             points,
-            n: times.len(),
+            n,
             events: events_total,
         }
     }
@@ -350,12 +347,22 @@ fn minmin_median(times: &[f64], curve: &[Option<f64>]) -> Option<f64> {
 ///
 /// R: `survival::aeqSurv(Surv(time, event))[, 1]`.
 pub fn tie_nearly_equal_times(times: &[f64]) -> Vec<f64> {
-    let tol = SURVFIT_QUANTILE;
     let mut distinct: Vec<f64> = times.iter().copied().filter(|t| t.is_finite()).collect();
-    distinct.sort_by(f64::total_cmp);
+    // Values equal under total_cmp have the same bits: an unstable sort gives the same order.
+    distinct.sort_unstable_by(f64::total_cmp);
     distinct.dedup_by(|a, b| a == b);
-    if distinct.len() < 2 {
+    let Some(cuts) = cut_points(&distinct) else {
         return times.to_vec();
+    };
+    times.iter().map(|&t| merged(&cuts, t)).collect()
+}
+
+/// The cut points of [`tie_nearly_equal_times`] for the sorted distinct finite times
+/// `distinct`; None when no gap is tied (every time stays as it is).
+fn cut_points(distinct: &[f64]) -> Option<Vec<f64>> {
+    let tol = SURVFIT_QUANTILE;
+    if distinct.len() < 2 {
+        return None;
     }
     let mean_abs = distinct.iter().map(|y| y.abs()).sum::<f64>() / distinct.len() as f64;
     let mut cuts = vec![distinct[0]];
@@ -368,26 +375,162 @@ pub fn tie_nearly_equal_times(times: &[f64]) -> Vec<f64> {
             cuts.push(pair[1]);
         }
     }
-    if !any_tied {
-        return times.to_vec();
+    any_tied.then_some(cuts)
+}
+
+/// Time `t` moved onto the largest cut point not above it (a non-finite time stays).
+fn merged(cuts: &[f64], t: f64) -> f64 {
+    if t.is_finite() {
+        cuts[cuts.partition_point(|&c| c <= t) - 1]
+    } else {
+        t
     }
-    times
-        .iter()
-        .map(|&t| {
-            if t.is_finite() {
-                let above = cuts.partition_point(|&c| c <= t);
-                cuts[above - 1]
-            } else {
-                t
+}
+
+/// Marks an observation without a time (NaN) in [`TimeTally::of`].
+pub(crate) const NO_TIME: u32 = u32::MAX;
+
+/// Observations numbered by their time as `survfit` and `survdiff` group them: NaN left
+/// out, nearly equal times merged ([`tie_nearly_equal_times`]), values equal under `==`
+/// one time.
+pub(crate) struct TimeTally {
+    /// The distinct times, ascending (each written as the first of its values by
+    /// `f64::total_cmp`: -0 before 0).
+    pub times: Vec<f64>,
+    /// Each observation's time (index into `times`), or [`NO_TIME`].
+    pub of: Vec<u32>,
+}
+
+impl TimeTally {
+    /// Numbers `times`. The distinct values are found with a table, not by sorting every
+    /// observation: times are mostly a few distinct values (numbers of injections), and
+    /// the sort cost more than the rest of the fit.
+    pub fn of(times: &[f64]) -> TimeTally {
+        let mut slots: std::collections::HashMap<u64, u32, BuildBits> = Default::default();
+        let mut values: Vec<f64> = Vec::new();
+        let of: Vec<u32> = (times.iter())
+            .map(|&t| {
+                if t.is_nan() {
+                    return NO_TIME;
+                }
+                // -0 and 0 are one time (they are ==): one key.
+                let key = if t == 0.0 { 0 } else { t.to_bits() };
+                let slot = *slots.entry(key).or_insert_with(|| {
+                    values.push(t);
+                    (values.len() - 1) as u32
+                });
+                let value = &mut values[slot as usize];
+                if t.total_cmp(value).is_lt() {
+                    *value = t;
+                }
+                slot
+            })
+            .collect();
+        let mut order: Vec<u32> = (0..values.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| values[a as usize].total_cmp(&values[b as usize]));
+        let finite: Vec<f64> = (order.iter())
+            .map(|&s| values[s as usize])
+            .filter(|t| t.is_finite())
+            .collect();
+        let cuts = cut_points(&finite);
+        // In ascending order; values merged onto one time share its number.
+        let mut number = vec![0u32; values.len()];
+        let mut distinct: Vec<f64> = Vec::new();
+        for &slot in &order {
+            let value = values[slot as usize];
+            let t = cuts.as_ref().map_or(value, |c| merged(c, value));
+            if distinct.last() != Some(&t) {
+                distinct.push(t);
             }
-        })
-        .collect()
+            number[slot as usize] = (distinct.len() - 1) as u32;
+        }
+        TimeTally {
+            times: distinct,
+            of: (of.into_iter())
+                .map(|s| if s == NO_TIME { s } else { number[s as usize] })
+                .collect(),
+        }
+    }
+}
+
+/// Hashes a time's bits for [`TimeTally::of`]'s table (splitmix64's final mix: the bits of
+/// whole numbers differ only at the top).
+#[derive(Default, Clone, Copy)]
+struct BuildBits;
+
+impl std::hash::BuildHasher for BuildBits {
+    type Hasher = BitsHasher;
+    fn build_hasher(&self) -> BitsHasher {
+        BitsHasher(0)
+    }
+}
+
+struct BitsHasher(u64);
+
+impl std::hash::Hasher for BitsHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0 << 8 | u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        let mut h = x;
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = h ^ (h >> 31);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::stats::tolerance::agrees_with_reference;
+    use proptest::prelude::*;
+
+    /// A time drawn from whole numbers, nearly equal neighbours (merged), both zeros,
+    /// infinities and NaN.
+    fn a_time() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            (0u32..12).prop_map(f64::from),
+            (0u32..4).prop_map(|k| f64::from(k) + 1e-10),
+            (0u32..4).prop_map(|k| f64::from(k) * 1e6 + 1e-4),
+            Just(0.0),
+            Just(-0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(f64::NAN),
+            (-1e3f64..1e3),
+        ]
+    }
+
+    proptest! {
+        /// The table numbers times as sorting the merged times and grouping equal ones does.
+        #[test]
+        fn the_tally_groups_times_as_sorting_them_does(times in prop::collection::vec(a_time(), 0..60)) {
+            let merged = tie_nearly_equal_times(&times);
+            let mut sorted: Vec<f64> = merged.iter().copied().filter(|t| !t.is_nan()).collect();
+            sorted.sort_by(f64::total_cmp);
+            let mut expected: Vec<f64> = Vec::new();
+            for t in sorted {
+                if expected.last() != Some(&t) {
+                    expected.push(t);
+                }
+            }
+            let tally = TimeTally::of(&times);
+            let bits = |v: &[f64]| v.iter().map(|t| t.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&tally.times), bits(&expected));
+            for (i, &t) in merged.iter().enumerate() {
+                if t.is_nan() {
+                    prop_assert_eq!(tally.of[i], NO_TIME);
+                } else {
+                    prop_assert!(tally.times[tally.of[i] as usize] == t);
+                }
+            }
+        }
+    }
 
     fn close(actual: Option<f64>, expected: f64) {
         let actual = actual.expect("value present");

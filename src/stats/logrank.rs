@@ -2,7 +2,7 @@
 //! R's `survival::survdiff(Surv(time, event) ~ group)`.
 
 use super::dist::{pchisq, Tail};
-use super::kaplan_meier::tie_nearly_equal_times;
+use super::kaplan_meier::{TimeTally, NO_TIME};
 use super::tolerance::SOLVE_RECIPROCAL_CONDITION;
 
 /// Result of a log-rank test.
@@ -59,28 +59,32 @@ pub fn logrank(times: &[f64], events: &[bool], groups: &[usize]) -> Option<LogRa
         times.len() == events.len() && times.len() == groups.len(),
         "times, events and groups must have the same length"
     );
-    let kept: Vec<usize> = (0..times.len()).filter(|&i| !times[i].is_nan()).collect();
-    let raw_times: Vec<f64> = kept.iter().map(|&i| times[i]).collect();
-    let times = tie_nearly_equal_times(&raw_times);
-    let events: Vec<bool> = kept.iter().map(|&i| events[i]).collect();
-    let groups: Vec<usize> = kept.iter().map(|&i| groups[i]).collect();
-    let n_groups = groups.iter().max()? + 1;
-
-    let mut order: Vec<usize> = (0..times.len()).collect();
-    order.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
+    let tally = TimeTally::of(times);
+    let kept = || (0..times.len()).filter(|&i| tally.of[i] != NO_TIME);
+    let n_groups = kept().map(|i| groups[i]).max()? + 1;
+    // The observations in order of time: counted by time, then placed (no comparison sort).
+    let mut ends = vec![0usize; tally.times.len() + 1];
+    for i in kept() {
+        ends[tally.of[i] as usize + 1] += 1;
+    }
+    for t in 1..ends.len() {
+        ends[t] += ends[t - 1];
+    }
+    let mut next = ends.clone();
+    let mut order = vec![0usize; ends[ends.len() - 1]];
+    for i in kept() {
+        let t = tally.of[i] as usize;
+        order[next[t]] = i;
+        next[t] += 1;
+    }
 
     let mut observed = vec![0.0; n_groups];
     let mut expected = vec![0.0; n_groups];
     let mut var = vec![vec![0.0; n_groups]; n_groups];
     let mut risk = vec![0.0; n_groups];
     // Walk the distinct times from the last to the first, as survdiff2.c.
-    let mut end = order.len();
-    while end > 0 {
-        let time = times[order[end - 1]];
-        let mut start = end;
-        while start > 0 && times[order[start - 1]] == time {
-            start -= 1;
-        }
+    for t in (0..tally.times.len()).rev() {
+        let (start, end) = (ends[t], ends[t + 1]);
         let mut deaths = 0.0;
         for &i in &order[start..end] {
             risk[groups[i]] += 1.0;
@@ -90,7 +94,6 @@ pub fn logrank(times: &[f64], events: &[bool], groups: &[usize]) -> Option<LogRa
             }
         }
         let n_risk = (order.len() - start) as f64;
-        end = start;
         if deaths == 0.0 {
             continue;
         }
