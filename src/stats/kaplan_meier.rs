@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use super::dist::qnorm;
 use super::tolerance::SURVFIT_QUANTILE;
+use super::BuildBits;
 use super::{finite, CONFIDENCE_LEVEL};
 
 /// One row of a Kaplan–Meier curve: a time at which at least one event or
@@ -450,37 +451,6 @@ impl TimeTally {
                 .map(|s| if s == NO_TIME { s } else { number[s as usize] })
                 .collect(),
         }
-    }
-}
-
-/// Hashes a time's bits for [`TimeTally::of`]'s table (splitmix64's final mix: the bits of
-/// whole numbers differ only at the top).
-#[derive(Default, Clone, Copy)]
-struct BuildBits;
-
-impl std::hash::BuildHasher for BuildBits {
-    type Hasher = BitsHasher;
-    fn build_hasher(&self) -> BitsHasher {
-        BitsHasher(0)
-    }
-}
-
-struct BitsHasher(u64);
-
-impl std::hash::Hasher for BitsHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0 << 8 | u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        let mut h = x;
-        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        self.0 = h ^ (h >> 31);
-    }
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

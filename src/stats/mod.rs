@@ -29,6 +29,37 @@ pub fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
+/// Hashes a number's bits for tables keyed by them (splitmix64's final mix: the bits of
+/// whole numbers differ only at the top).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct BuildBits;
+
+impl std::hash::BuildHasher for BuildBits {
+    type Hasher = BitsHasher;
+    fn build_hasher(&self) -> BitsHasher {
+        BitsHasher(0)
+    }
+}
+
+pub(crate) struct BitsHasher(u64);
+
+impl std::hash::Hasher for BitsHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0 << 8 | u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        let mut h = x;
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = h ^ (h >> 31);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::finite;
