@@ -33,8 +33,9 @@ pub fn analyse(groups: &[Groups]) -> Vec<TrajectoryRow> {
                 });
                 continue;
             }
-            for (k, scores) in (by_k[i].iter().enumerate()).filter(|(_, s)| !s.is_empty()) {
-                let moments = describe::moments(scores);
+            for (k, (scores, sum)) in (by_k[i].iter().enumerate()).filter(|(_, s)| !s.0.is_empty())
+            {
+                let moments = describe::moments_with(scores, *sum);
                 let t = ttest::from_moments(&moments);
                 rows.push(TrajectoryRow {
                     outcome: g.kind.to_string(),
@@ -54,10 +55,10 @@ pub fn analyse(groups: &[Groups]) -> Vec<TrajectoryRow> {
 }
 
 /// The scores of each group (empty for a condition that is the same as "all") by k
-/// (injections so far), in course order. One walk over "all" fills every group: a
-/// condition's courses are "all"'s courses of that condition, in the same order. Counted
-/// first, so that each vector is allocated once at its size.
-fn scores_by_group_and_k(g: &Groups) -> Vec<Vec<Vec<f64>>> {
+/// (injections so far), in course order, with their sum. One walk over "all" fills every
+/// group: a condition's courses are "all"'s courses of that condition, in the same order.
+/// Counted first, so that each vector is allocated once at its size.
+fn scores_by_group_and_k(g: &Groups) -> Vec<Vec<(Vec<f64>, describe::Sum)>> {
     let Some((_, all)) = g.groups.first() else {
         return Vec::new();
     };
@@ -92,15 +93,24 @@ fn scores_by_group_and_k(g: &Groups) -> Vec<Vec<Vec<f64>>> {
             }
         }
     }
-    let mut by_k: Vec<Vec<Vec<f64>>> = (sizes.iter())
-        .map(|s| s.iter().map(|&n| Vec::with_capacity(n)).collect())
+    let mut by_k: Vec<Vec<(Vec<f64>, describe::Sum)>> = (sizes.iter())
+        .map(|s| {
+            (s.iter())
+                .map(|&n| (Vec::with_capacity(n), describe::Sum::default()))
+                .collect()
+        })
         .collect();
+    let mut put = |group: usize, k: u32, s: f64| {
+        let (scores, sum) = &mut by_k[group][k as usize];
+        scores.push(s);
+        sum.add(s);
+    };
     for &c in all {
         let other = group_of.get(c.condition as usize).copied().flatten();
         for (&k, &s) in points(c) {
-            by_k[0][k as usize].push(s);
+            put(0, k, s);
             if let Some(i) = other {
-                by_k[i][k as usize].push(s);
+                put(i, k, s);
             }
         }
     }

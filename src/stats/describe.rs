@@ -1,23 +1,46 @@
 //! Descriptive statistics: mean, standard deviation and type-7 quantiles
 //! (quartiles), as R's `mean`, `sd` and `quantile`.
 
-use super::finite;
+use super::{finite, BuildBits};
 
 /// Sum with Neumaier's compensation, standing in for the extended precision
-/// (`long double`) accumulator that R uses in `mean` and `var`.
-fn compensated_sum(values: impl Iterator<Item = f64>) -> f64 {
-    let mut sum = 0.0_f64;
-    let mut compensation = 0.0_f64;
-    for v in values {
-        let t = sum + v;
-        if sum.abs() >= v.abs() {
-            compensation += (sum - t) + v;
+/// (`long double`) accumulator that R uses in `mean` and `var`; one value at a time, so that
+/// a caller can add values as it gathers them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sum {
+    sum: f64,
+    compensation: f64,
+}
+
+impl Sum {
+    /// Adds `v` after the values added so far.
+    pub fn add(&mut self, v: f64) {
+        let t = self.sum + v;
+        if self.sum.abs() >= v.abs() {
+            self.compensation += (self.sum - t) + v;
         } else {
-            compensation += (v - t) + sum;
+            self.compensation += (v - t) + self.sum;
         }
-        sum = t;
+        self.sum = t;
     }
-    sum + compensation
+
+    /// The sum of the values added.
+    pub fn total(self) -> f64 {
+        self.sum + self.compensation
+    }
+
+    /// The [`Sum`] of `values`, in order.
+    pub fn of(values: impl Iterator<Item = f64>) -> Sum {
+        let mut sum = Sum::default();
+        for v in values {
+            sum.add(v);
+        }
+        sum
+    }
+}
+
+fn compensated_sum(values: impl Iterator<Item = f64>) -> f64 {
+    Sum::of(values).total()
 }
 
 /// Arithmetic mean; `None` for an empty slice or a non-finite result.
@@ -32,11 +55,17 @@ fn compensated_sum(values: impl Iterator<Item = f64>) -> f64 {
 ///
 /// R: `mean(x)`.
 pub fn mean(x: &[f64]) -> Option<f64> {
+    mean_with(x, Sum::of(x.iter().copied()))
+}
+
+/// [`mean`] of `x`, given the [`Sum`] of its values in order (added while they were
+/// gathered: the same number, one pass fewer).
+pub fn mean_with(x: &[f64], sum: Sum) -> Option<f64> {
     if x.is_empty() {
         return None;
     }
     let n = x.len() as f64;
-    let first = compensated_sum(x.iter().copied()) / n;
+    let first = sum.total() / n;
     if !first.is_finite() {
         return None;
     }
@@ -73,7 +102,12 @@ pub struct Moments {
 /// [`mean`] and [`var`] of `x`, with the mean computed once (the same values as the two
 /// functions give).
 pub fn moments(x: &[f64]) -> Moments {
-    let mean = mean(x);
+    moments_with(x, Sum::of(x.iter().copied()))
+}
+
+/// [`moments`] of `x`, given the [`Sum`] of its values in order (as [`mean_with`]).
+pub fn moments_with(x: &[f64], sum: Sum) -> Moments {
+    let mean = mean_with(x, sum);
     let var = mean.filter(|_| x.len() >= 2).and_then(|m| {
         let ss = compensated_sum(x.iter().map(|&v| (v - m) * (v - m)));
         finite(ss / (x.len() - 1) as f64)
@@ -159,9 +193,34 @@ pub struct Quartiles {
 /// R: `quantile(x, c(0.25, 0.5, 0.75))`.
 pub fn quartiles(x: &[f64]) -> Option<Quartiles> {
     let mut sorted = x.to_vec();
-    // Equal under total_cmp means the same bits: an unstable sort gives the same order.
-    sorted.sort_unstable_by(f64::total_cmp);
+    sort_total(&mut sorted);
     quartiles_sorted(&sorted)
+}
+
+/// Sorts `x` by `f64::total_cmp`: the order `x.sort_unstable_by(f64::total_cmp)` gives
+/// (values equal under total_cmp have the same bits, so any such sort gives the same
+/// numbers). Scores and their changes take few distinct values: those are counted in a
+/// table and written back in order, one pass instead of a sort's many; past 256 distinct
+/// values it sorts.
+pub fn sort_total(x: &mut [f64]) {
+    const FEW: usize = 256;
+    let mut counts: std::collections::HashMap<u64, usize, BuildBits> = Default::default();
+    for v in x.iter() {
+        *counts.entry(v.to_bits()).or_insert(0) += 1;
+        if counts.len() > FEW {
+            x.sort_unstable_by(f64::total_cmp);
+            return;
+        }
+    }
+    let mut distinct: Vec<(f64, usize)> = (counts.into_iter())
+        .map(|(bits, n)| (f64::from_bits(bits), n))
+        .collect();
+    distinct.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let mut at = 0;
+    for (v, n) in distinct {
+        x[at..at + n].fill(v);
+        at += n;
+    }
 }
 
 /// [`quartiles`] of a sample already sorted by `f64::total_cmp`.
@@ -176,6 +235,30 @@ pub fn quartiles_sorted(sorted: &[f64]) -> Option<Quartiles> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Counting few distinct values gives the very bits a sort gives, also past the
+        /// table's 256 values (where it sorts), with both zeros, infinities and NaNs.
+        #[test]
+        fn sort_total_gives_what_sorting_gives(
+            few in prop::collection::vec(prop_oneof![
+                (-10i32..=10).prop_map(|k| f64::from(k) / 2.0),
+                Just(0.0), Just(-0.0), Just(f64::INFINITY), Just(f64::NEG_INFINITY),
+                Just(f64::NAN), Just(-f64::NAN),
+            ], 0..400),
+            many in prop::collection::vec(any::<f64>(), 0..400),
+        ) {
+            for x in [few.clone(), many, [few.clone(), (0..300).map(f64::from).collect()].concat()] {
+                let mut expected = x.clone();
+                expected.sort_unstable_by(f64::total_cmp);
+                let mut sorted = x;
+                sort_total(&mut sorted);
+                let bits = |v: &[f64]| v.iter().map(|t| t.to_bits()).collect::<Vec<_>>();
+                prop_assert_eq!(bits(&sorted), bits(&expected));
+            }
+        }
+    }
 
     #[test]
     fn mean_and_sd_of_small_samples() {
