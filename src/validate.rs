@@ -273,8 +273,22 @@ fn fx_hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// The course keys (patient_id, a 0 byte, the condition id), numbered in order of first
-/// appearance: held end to end in one buffer, so that a course costs no allocation of its
+/// The key of the course (`pid`, `condition`) in `key`: the patient_id, then the condition
+/// id in [`KEY_END`] bytes (`u32::MAX` for a patient seen without a condition). The end has
+/// one length for every key, so that two keys are equal only for the same patient_id and
+/// condition, whatever bytes a patient_id holds (a 0 byte, or what looks like a condition
+/// id: with a shorter end for patients without a condition, patient "Z5\0\0\0" without one
+/// and "Z5" with condition 0 once had one key).
+fn course_key(key: &mut Vec<u8>, pid: &[u8], condition: u32) {
+    key.clear();
+    key.extend_from_slice(pid);
+    key.extend_from_slice(&condition.to_le_bytes());
+}
+
+/// Bytes after the patient_id in a course key.
+const KEY_END: usize = 4;
+
+/// The course keys ([`course_key`]), numbered in order of first appearance: held end to end in one buffer, so that a course costs no allocation of its
 /// own.
 ///
 /// Files mostly hold their rows patient by patient in patient_id order. While they do, a
@@ -690,14 +704,10 @@ impl Sink for Pass<'_> {
             key.extend_from_slice(part.courses.key(id));
             let condition = match part.course_cond[id as usize] {
                 u32::MAX => u32::MAX,
-                c => {
-                    let c = conditions[c as usize];
-                    let n = key.len();
-                    key[n - 4..].copy_from_slice(&c.to_le_bytes());
-                    c
-                }
+                c => conditions[c as usize],
             };
-            let pid_len = key.len() - if condition == u32::MAX { 1 } else { 5 };
+            let pid_len = key.len() - KEY_END;
+            key[pid_len..].copy_from_slice(&condition.to_le_bytes());
             let (a, new) = self.courses.get_or_insert(&key, pid_len);
             if new {
                 self.course_cond.push(condition);
@@ -928,16 +938,11 @@ impl Pass<'_> {
             );
             self.out.findings.push(finding);
             // The patient still counts as read.
-            self.key.clear();
-            self.key.extend_from_slice(pid.as_bytes());
-            self.key.push(0);
+            course_key(&mut self.key, pid.as_bytes(), u32::MAX);
             self.patient_only();
             return None;
         }
-        self.key.clear();
-        self.key.extend_from_slice(pid.as_bytes());
-        self.key.push(0);
-        self.key.extend_from_slice(&condition.to_le_bytes());
+        course_key(&mut self.key, pid.as_bytes(), condition);
         let (course, new) = self.courses.get_or_insert(&self.key, pid.len());
         if new {
             self.course_cond.push(condition);
@@ -1041,7 +1046,7 @@ impl Pass<'_> {
 
     /// Counts a patient seen only on rows without a condition.
     fn patient_only(&mut self) {
-        let pid_len = self.key.len() - 1;
+        let pid_len = self.key.len() - KEY_END;
         if self.courses.get_or_insert(&self.key, pid_len).1 {
             self.course_cond.push(u32::MAX);
             self.states.push(CourseState::default());
@@ -1179,17 +1184,14 @@ impl Pass<'_> {
             .iter()
             .map(|n| sorted_names.binary_search(n).unwrap_or(0) as u32)
             .collect();
-        // A key is patient_id, a 0 byte, and the condition id (4 bytes) unless the course is
-        // a patient seen without a condition; patient_id may itself hold 0 bytes.
-        let pid_of = |k: &[u8], c: u32| -> usize {
-            k.len().saturating_sub(if c == u32::MAX { 1 } else { 5 })
-        };
+        // A key is patient_id and the condition id ([`course_key`]).
+        let pid_of = |k: &[u8]| -> usize { k.len().saturating_sub(KEY_END) };
         // (patient_id, condition rank + 1 (0: a patient seen without a condition), course):
         // sorted by value, without looking anything up while sorting.
         let mut order: Vec<(&[u8], u32, u32)> = (course_cond.iter().enumerate())
             .map(|(id, &c)| {
                 let key = keys.key(id as u32);
-                let pid = &key[..pid_of(key, c)];
+                let pid = &key[..pid_of(key)];
                 let c = condition_rank.get(c as usize).map_or(0, |r| r + 1);
                 (pid, c, id as u32)
             })
@@ -1680,7 +1682,7 @@ mod tests {
 
         #[test]
         fn course_keys_number_as_a_map_does(
-            mut keys in prop::collection::vec((0u8..4, 0u8..20, any::<bool>()), 0..80),
+            mut keys in prop::collection::vec((0u8..6, 0u8..20, any::<bool>()), 0..80),
             by_patient in any::<bool>(),
         ) {
             if by_patient {
@@ -1688,22 +1690,23 @@ mod tests {
                 keys.sort_by_key(|k| k.0);
             }
             // Patients "", "P", "P\0", "PP" (one a prefix of another; one holds a 0 byte),
-            // up to 20 conditions each (more than a patient's scan), with and without one.
-            let pids: [&[u8]; 4] = [b"", b"P", b"P\0", b"PP"];
+            // and two whose bytes end like a condition id ("P\0\0\0\0" is "P" and condition
+            // 0 written out with a 0 byte between; "P\x01\0\0\0" is "P" and condition 1), up
+            // to 20 conditions each (more than a patient's scan), with and without one. The
+            // numbers must be those of a map by (patient_id, condition), not by key bytes:
+            // equal keys for different courses were once possible.
+            let pids: [&[u8]; 6] = [b"", b"P", b"P\0", b"PP", b"P\0\0\0\0", b"P\x01\0\0\0"];
             let mut ck = CourseKeys::with_capacity(4);
-            let mut map: std::collections::HashMap<Vec<u8>, u32> = Default::default();
+            let mut map: std::collections::HashMap<(&[u8], Option<u8>), u32> = Default::default();
+            let mut key = Vec::new();
             for (p, c, has) in keys {
-                let pid = pids[usize::from(p)];
-                let mut key = pid.to_vec();
-                key.push(0);
-                if has {
-                    key.extend_from_slice(&u32::from(c).to_le_bytes());
-                }
+                let pid = pids[usize::from(p) % pids.len()];
+                course_key(&mut key, pid, if has { u32::from(c) } else { u32::MAX });
                 let n = map.len() as u32;
-                let expected = match map.get(&key) {
+                let expected = match map.get(&(pid, has.then_some(c))) {
                     Some(&id) => (id, false),
                     None => {
-                        map.insert(key.clone(), n);
+                        map.insert((pid, has.then_some(c)), n);
                         (n, true)
                     }
                 };

@@ -746,3 +746,51 @@ fn the_identifier_guard_sees_the_first_records_of_every_part() {
         assert_eq!(split.stdout, whole.stdout, "{parts} parts");
     }
 }
+
+/// Fuzzing finding F9 (the `parts` target): a course's key was its patient_id, a 0 byte and
+/// the condition id, but a patient seen without a condition had only the 0 byte after its
+/// patient_id. So patient "Z5\0\0\0\0" without a condition and patient "Z5" with the first
+/// condition (id 0) had one key: the course's rows went to a patient that is not a course,
+/// and validation panicked (index out of bounds) or, read in parts (where each part numbers
+/// conditions apart), counted courses differently from the one-piece read.
+#[test]
+fn a_patient_id_holding_0_bytes_is_never_taken_for_another_course() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = write(
+        dir.path(),
+        "one.csv",
+        &b"patient_id,condition,day,injection,pain\nZ5\0\0\0\0,,0,1,6\nZ5,knee_oa,0,1,6\nZ5,knee_oa,30,0,3\n"[..],
+    );
+    let out = prolo().arg("validate").arg(&one).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let v = analyze_json(&[one.to_str().unwrap()], None);
+    assert_eq!(v["cohort"]["courses"], 1);
+    assert_eq!(v["cohort"]["patients"], 2);
+    let knee = (v["change"].as_array().unwrap().iter())
+        .find(|r| r["condition"] == "knee_oa" && r["injections"] == "all")
+        .expect("knee_oa's change row");
+    assert_eq!(knee["n"], 1);
+
+    // The fuzzer's input, reduced: in two parts, the second part's first condition had id 0.
+    let parts = write(
+        dir.path(),
+        "parts.csv",
+        &b"patient_id,condition,day,injection,pain,function,function_instrumeot,injzctate,age,sex,site,adve0,WOMAC,dextrose 15%,50,F,A,\n50,F,A,\n5,low_back_pain,0,1,8,46,ODI,dextrose 15%,5,40,WOMA333333C,,50,F,A,\nZ5\0\0\0\0\nZ5,low_back_pain,60rse_event\n"[..],
+    );
+    let run = |n: &str| {
+        prolo()
+            .args(["validate", "--format", "json"])
+            .arg(&parts)
+            .env("PROLO_PARTS", n)
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let whole = run("1");
+    assert!(String::from_utf8_lossy(&whole).contains("\"courses\": 3,"));
+    for n in ["2", "3"] {
+        assert_eq!(run(n), whole, "{n} parts");
+    }
+}
