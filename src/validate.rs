@@ -277,8 +277,8 @@ fn fx_hash(bytes: &[u8]) -> u64 {
 /// id in [`KEY_END`] bytes (`u32::MAX` for a patient seen without a condition). The end has
 /// one length for every key, so that two keys are equal only for the same patient_id and
 /// condition, whatever bytes a patient_id holds (a 0 byte, or what looks like a condition
-/// id: with a shorter end for patients without a condition, patient "Z5\0\0\0" without one
-/// and "Z5" with condition 0 once had one key).
+/// id: with a shorter end for patients without a condition, patient "Z5\0\0\0\0" without
+/// one and "Z5" with condition 0 once had one key).
 fn course_key(key: &mut Vec<u8>, pid: &[u8], condition: u32) {
     key.clear();
     key.extend_from_slice(pid);
@@ -288,8 +288,8 @@ fn course_key(key: &mut Vec<u8>, pid: &[u8], condition: u32) {
 /// Bytes after the patient_id in a course key.
 const KEY_END: usize = 4;
 
-/// The course keys ([`course_key`]), numbered in order of first appearance: held end to end in one buffer, so that a course costs no allocation of its
-/// own.
+/// The course keys ([`course_key`]), numbered in order of first appearance: held end to
+/// end in one buffer, so that a course costs no allocation of its own.
 ///
 /// Files mostly hold their rows patient by patient in patient_id order. While they do, a
 /// key whose patient_id sorts after the last one is new, and one of the last patient is

@@ -103,24 +103,25 @@ pub fn row(
         Vec::with_capacity(n),
     );
     // Each list's sum as it is gathered (the first of the mean's two passes).
-    let mut sums = [describe::Sum::default(); 4];
+    let [mut change_sum, mut baseline_sum, mut followup_sum, mut pct_sum] =
+        [describe::Sum::default(); 4];
     let mut responders = 0u64;
     for c in courses {
         let d = c.change();
         change.push(d);
         baseline.push(c.baseline);
         followup.push(c.followup);
-        sums[0].add(d);
-        sums[1].add(c.baseline);
-        sums[2].add(c.followup);
+        change_sum.add(d);
+        baseline_sum.add(c.baseline);
+        followup_sum.add(c.followup);
         if c.baseline != 0.0 {
             let p = d / c.baseline * 100.0;
             pct.push(p);
-            sums[3].add(p);
+            pct_sum.add(p);
         }
         responders += u64::from(c.responder);
     }
-    let moments = describe::moments_with(&change, sums[0]);
+    let moments = describe::moments_with(&change, change_sum);
     let t = ttest::from_moments(&moments);
     // One sort serves the quartiles and the signed rank test.
     let mut sorted = change;
@@ -129,7 +130,7 @@ pub fn row(
     let mean_change = moments.mean;
     let sd = moments.var.map(f64::sqrt);
     let sd_change = sd.filter(|s| *s > 0.0);
-    let baseline = describe::moments_with(&baseline, sums[1]);
+    let baseline = describe::moments_with(&baseline, baseline_sum);
     let sd_baseline = baseline.var.map(f64::sqrt).filter(|s| *s > 0.0);
     let n = n as u64;
     let ci = wilson::wilson(responders, n);
@@ -140,7 +141,7 @@ pub fn row(
         injections,
         n: Some(n),
         baseline_mean: baseline.mean,
-        followup_mean: describe::mean_with(&followup, sums[2]),
+        followup_mean: describe::mean_with(&followup, followup_sum),
         mean_change,
         sd_change: sd,
         ci_low: t.as_ref().and_then(|t| t.ci_low),
@@ -154,7 +155,7 @@ pub fn row(
         effect_size: mean_change
             .zip(sd_baseline)
             .and_then(|(m, s)| finite(m / s)),
-        mean_pct_change: describe::mean_with(&pct, sums[3]),
+        mean_pct_change: describe::mean_with(&pct, pct_sum),
         responders: Some(responders),
         responder_rate: (n > 0).then(|| responders as f64 / n as f64),
         responder_ci_low: ci.map(|c| c.0),

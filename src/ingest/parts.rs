@@ -158,7 +158,7 @@ fn cuts(path: &str, body_start: u64, len: u64, parts: usize) -> Result<Vec<u64>>
 }
 
 /// SHA-256 and length of the file's bytes.
-pub(super) fn hash(path: &str) -> std::io::Result<(String, u64)> {
+fn hash(path: &str) -> std::io::Result<(String, u64)> {
     let mut file = std::fs::File::open(path)?;
     let mut sha = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

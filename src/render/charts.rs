@@ -55,11 +55,11 @@ pub fn all(summary: &Summary) -> Vec<Chart> {
         Forest((String, String)),
         Waterfall,
     }
-    let s = summary;
     let mut jobs: Vec<Job> = Vec::new();
     jobs.extend(
         outcomes(
-            s.sessions_to_response
+            summary
+                .sessions_to_response
                 .iter()
                 .map(|r| (&r.outcome, &r.instrument)),
         )
@@ -67,13 +67,18 @@ pub fn all(summary: &Summary) -> Vec<Chart> {
         .map(Job::Response),
     );
     jobs.extend(
-        outcomes(s.trajectory.iter().map(|r| (&r.outcome, &r.instrument)))
-            .into_iter()
-            .map(Job::Trajectory),
+        outcomes(
+            summary
+                .trajectory
+                .iter()
+                .map(|r| (&r.outcome, &r.instrument)),
+        )
+        .into_iter()
+        .map(Job::Trajectory),
     );
     jobs.push(Job::Sessions);
     jobs.extend(
-        outcomes(s.change.iter().map(|r| (&r.outcome, &r.instrument)))
+        outcomes(summary.change.iter().map(|r| (&r.outcome, &r.instrument)))
             .into_iter()
             .map(Job::Forest),
     );

@@ -44,6 +44,7 @@ impl std::hash::BuildHasher for BuildBits {
 pub(crate) struct BitsHasher(u64);
 
 impl std::hash::Hasher for BitsHasher {
+    // Tables here are keyed by `u64` (`write_u64`); other input is folded in byte by byte.
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.write_u64(self.0 << 8 | u64::from(b));
