@@ -187,7 +187,8 @@ impl Timings {
     pub fn phase(&mut self, name: &str) {
         if let Some(start) = self.start {
             let now = std::time::Instant::now();
-            // Resident memory now and at its peak so far, where the system tells them.
+            // Resident memory now and at its peak during the phase, where the system tells
+            // them (the peak is reset after each phase by writing 5 to clear_refs).
             let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
             let mib = |key: &str| {
                 status
@@ -197,9 +198,10 @@ impl Timings {
                     .map(|kb| kb >> 10)
             };
             let peak = match (mib("VmRSS:"), mib("VmHWM:")) {
-                (Some(now), Some(peak)) => format!(", memory {now} MiB, peak {peak} MiB"),
+                (Some(now), Some(peak)) => format!(", memory {now} MiB, phase peak {peak} MiB"),
                 _ => String::new(),
             };
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
             eprintln!(
                 "prolo: {name:<12} {:>8.3} s (total {:.3} s{peak})",
                 (now - self.last).as_secs_f64(),
