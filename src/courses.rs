@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 
 use crate::config::Settings;
 use crate::schema::Instrument;
-use crate::validate::{Encounter, Excluded, ExclusionKey, Reason, Validated};
+use crate::validate::{Course, Encounter, Excluded, ExclusionKey, Reason, Validated};
 
 /// Relative tolerance of the responder comparison (SPEC: 10 → 7 is a 30% reduction).
 pub const RESPONDER_TOLERANCE: f64 = 1e-9;
@@ -90,7 +90,7 @@ pub struct OutcomeCourses {
 /// Trajectory points: k, and the last score with injections_before = k (k ascending within
 /// a course), held apart and end to end so that a course costs no allocation and a point
 /// 12 bytes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Points {
     pub k: Vec<u32>,
     pub score: Vec<f64>,
@@ -104,23 +104,134 @@ pub fn is_responder(instrument: &Instrument, baseline: f64, improvement: f64) ->
 
 /// Derives every outcome of every valid course and records the outcome exclusions.
 ///
+/// Takes `v`'s encounters and lets go of them as it derives (they are cut into blocks of
+/// courses, each given back once walked), so that the encounters and the results are not
+/// held whole at once; `v.records` is left empty.
+///
 /// Also returns each course left out of an outcome, as (course, reason, outcome).
 pub fn derive(v: &mut Validated, settings: &Settings) -> (Vec<OutcomeCourses>, LeftOut) {
+    derive_in_blocks(v, settings, BLOCK)
+}
+
+/// [`derive`], cutting the encounters into blocks of about `block`.
+fn derive_in_blocks(
+    v: &mut Validated,
+    settings: &Settings,
+    block: usize,
+) -> (Vec<OutcomeCourses>, LeftOut) {
     let measured = measured(v, settings);
     let outcomes = outcomes(&measured);
-    derive_some(v, settings, &outcomes, &measured)
+    let records = std::mem::take(&mut v.records);
+    let mut first = cut(&v.courses, records, block);
+    // The halves meet at the block boundary nearest the middle of the encounters.
+    let half = v.courses.last().map_or(0, |c| c.end / 2);
+    let second = first.split_off(first.partition_point(|b| b.start + b.rows.len() / 2 < half));
+    let mid = second.first().map_or(v.courses.len(), |b| b.courses.start);
+    let (result, left_out, found) = derive_some(
+        &v.courses,
+        settings,
+        &outcomes,
+        &measured,
+        mid,
+        [first, second],
+    );
+    for (key, n) in found {
+        v.add_excluded(key, n);
+    }
+    (result, left_out)
 }
 
 /// Records the outcome exclusions and returns each course left out of an outcome, as
-/// [`derive`] does, without keeping the outcomes: they are derived one at a time and let go
-/// of, so that at most one outcome's results are held beside the encounters.
+/// [`derive`] does, without keeping the outcomes or `v`'s encounters: they are derived one at
+/// a time and let go of, so that at most one outcome's results are held beside the
+/// encounters.
 pub fn left_out(v: &mut Validated, settings: &Settings) -> LeftOut {
     let measured = measured(v, settings);
     let mut left_out = Vec::new();
+    let n = v.courses.len();
+    let mid = n / 2;
+    let split = v.courses.get(mid).map_or(v.records.len(), |c| c.start);
+    let (a, b) = v.records.split_at(split);
+    let halves = [
+        vec![Block::borrowed(0..mid, 0, a)],
+        vec![Block::borrowed(mid..n, split, b)],
+    ];
+    let mut found_all = Vec::new();
     for outcome in outcomes(&measured) {
-        left_out.extend(derive_some(v, settings, &[outcome], &measured).1);
+        let (_, left, found) = derive_some(
+            &v.courses,
+            settings,
+            &[outcome],
+            &measured,
+            mid,
+            halves.clone(),
+        );
+        left_out.extend(left);
+        found_all.extend(found);
+    }
+    for (key, n) in found_all {
+        v.add_excluded(key, n);
     }
     left_out
+}
+
+/// The encounters of the consecutive courses `courses`, the first of them being encounter
+/// `start` of [`Validated::records`].
+#[derive(Clone)]
+struct Block<'a> {
+    courses: std::ops::Range<usize>,
+    start: usize,
+    rows: std::borrow::Cow<'a, [Encounter]>,
+}
+
+impl<'a> Block<'a> {
+    fn borrowed(courses: std::ops::Range<usize>, start: usize, rows: &'a [Encounter]) -> Self {
+        Block {
+            courses,
+            start,
+            rows: std::borrow::Cow::Borrowed(rows),
+        }
+    }
+
+    /// The encounters of `course`, one of this block's.
+    fn rows_of(&self, course: &Course) -> &[Encounter] {
+        &self.rows[course.start - self.start..course.end - self.start]
+    }
+}
+
+/// About this many encounters (6 MiB) make a block.
+const BLOCK: usize = 1 << 18;
+
+/// Cuts `records`, the encounters of `courses`, into blocks of whole courses of about
+/// `block` encounters, from the last: each block is moved out and the room it took given
+/// back before the next is cut, so that no encounter is held twice for longer than a block.
+fn cut(courses: &[Course], mut records: Vec<Encounter>, block: usize) -> Vec<Block<'static>> {
+    let mut blocks = Vec::new();
+    let mut end = courses.len();
+    while end > 0 {
+        // The first course that starts at least `block` encounters before the end, or the last
+        // course where one course holds more.
+        let from = records.len().saturating_sub(block);
+        let first = courses[..end]
+            .partition_point(|c| c.start < from)
+            .min(end - 1);
+        let start = courses[first].start;
+        let rows = if first == 0 {
+            std::mem::take(&mut records)
+        } else {
+            let rows = records.split_off(start);
+            records.shrink_to_fit();
+            rows
+        };
+        blocks.push(Block {
+            courses: first..end,
+            start,
+            rows: std::borrow::Cow::Owned(rows),
+        });
+        end = first;
+    }
+    blocks.reverse();
+    blocks
 }
 
 /// The courses each function instrument was measured in.
@@ -160,14 +271,15 @@ fn outcomes(measured: &[Vec<u32>]) -> Vec<Outcome> {
 /// course gives at most one result an outcome, a row at most one point), so that nothing is
 /// copied or held twice; the gap between the halves is closed afterwards.
 fn derive_some(
-    v: &mut Validated,
+    all: &[Course],
     settings: &Settings,
     outcomes: &[Outcome],
     measured: &[Vec<u32>],
-) -> (Vec<OutcomeCourses>, LeftOut) {
-    let n = v.courses.len();
-    let mid = n / 2;
-    let rows = |c: usize| v.courses[c].end - v.courses[c].start;
+    mid: usize,
+    [blocks_a, blocks_b]: [Vec<Block>; 2],
+) -> (Vec<OutcomeCourses>, LeftOut, Found) {
+    let n = all.len();
+    let rows = |c: usize| all[c].end - all[c].start;
     // Each outcome's courses below and from `mid`, and their rows.
     let plans: Vec<Plan> = outcomes
         .iter()
@@ -204,7 +316,6 @@ fn derive_some(
             (Vec::with_capacity(p.courses), points)
         })
         .collect();
-    let v_ref: &Validated = v;
     let (firsts, seconds) = {
         let mut firsts = Vec::new();
         let mut seconds = Vec::new();
@@ -222,13 +333,14 @@ fn derive_some(
             seconds.push(share(wb, cb, (kb, sb), ra as u32));
         }
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| walk(v_ref, mid..n, seconds));
-            let firsts = walk(v_ref, 0..mid, firsts);
+            let other = scope.spawn(|| walk(all, blocks_b, seconds));
+            let firsts = walk(all, blocks_a, firsts);
             (firsts, other.join().expect("derivation thread"))
         })
     };
     let mut result = Vec::new();
     let mut left_out = Vec::new();
+    let mut found = Vec::new();
     let halves = firsts.into_iter().zip(seconds);
     for ((plan, (mut courses, mut points)), (first, second)) in
         plans.iter().zip(buffers).zip(halves)
@@ -249,13 +361,11 @@ fn derive_some(
             courses,
             points,
         });
-        for (key, n) in first.exclusions.into_iter().chain(second.exclusions) {
-            v.add_excluded(key, n);
-        }
+        found.extend(first.exclusions.into_iter().chain(second.exclusions));
         left_out.extend(first.left_out);
         left_out.extend(second.left_out);
     }
-    (result, left_out)
+    (result, left_out, found)
 }
 
 /// An outcome to derive: its courses (None: every course), how many of them lie in the
@@ -399,24 +509,32 @@ impl<'a> Share<'a> {
     }
 }
 
-/// Derives every outcome of the courses `range` (indices into `v.courses`) into `shares`.
-fn walk(v: &Validated, range: std::ops::Range<usize>, mut shares: Vec<Share>) -> Vec<Done> {
+/// Derives every outcome of the courses of `blocks` (consecutive, in order) into `shares`,
+/// letting go of each block once it is walked.
+fn walk(all: &[Course], blocks: Vec<Block>, mut shares: Vec<Share>) -> Vec<Done> {
     // One function instrument alone (`left_out` derives one outcome at a time): its own
     // courses, not every course.
     let only = match shares.as_slice() {
         [share] => share.which,
         _ => None,
     };
-    let indices: Box<dyn Iterator<Item = usize>> = match only {
-        Some(which) => Box::new(which.iter().map(|&c| c as usize)),
-        None => Box::new(range),
-    };
-    for index in indices {
-        let course = &v.courses[index];
-        let rows = &v.records[course.start..course.end];
-        for share in &mut shares {
-            if share.takes(index as u32) {
-                derive_course(index as u32, course.condition, rows, share);
+    for block in blocks {
+        let range = block.courses.clone();
+        let indices: Box<dyn Iterator<Item = usize>> = match only {
+            Some(which) => {
+                let from = which.partition_point(|&c| (c as usize) < range.start);
+                let to = which.partition_point(|&c| (c as usize) < range.end);
+                Box::new(which[from..to].iter().map(|&c| c as usize))
+            }
+            None => Box::new(range),
+        };
+        for index in indices {
+            let course = &all[index];
+            let rows = block.rows_of(course);
+            for share in &mut shares {
+                if share.takes(index as u32) {
+                    derive_course(index as u32, course.condition, rows, share);
+                }
             }
         }
     }
@@ -540,6 +658,25 @@ mod tests {
         assert_eq!(reasons(&left), reasons(&derived));
         assert_eq!(a.excluded, b.excluded);
     }
+    #[test]
+    fn blocks_of_any_size_derive_the_same_outcomes() {
+        let settings = Settings::default();
+        let whole = derive_in_blocks(&mut synthetic(2000, &settings), &settings, usize::MAX);
+        for block in [1, 2, 7, 100, 4000] {
+            let mut v = synthetic(2000, &settings);
+            let in_blocks = derive_in_blocks(&mut v, &settings, block);
+            assert!(v.records.is_empty(), "the encounters are let go of");
+            assert_eq!(in_blocks.1, whole.1, "left out, blocks of {block}");
+            for (a, b) in in_blocks.0.iter().zip(&whole.0) {
+                assert_eq!(
+                    (a.outcome, &a.courses, &a.points),
+                    (b.outcome, &b.courses, &b.points)
+                );
+            }
+            assert_eq!(in_blocks.0.len(), whole.0.len());
+        }
+    }
+
     #[test]
     fn thirty_percent_includes_ten_to_seven() {
         let nrs = PainScale::Nrs.instrument();

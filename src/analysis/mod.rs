@@ -82,8 +82,6 @@ pub struct Waterfall {
 /// An outcome's courses split into groups: `"all"` first, then each condition in name order.
 pub struct Groups<'a> {
     pub outcome: Outcome,
-    /// The trajectory points the courses' `trajectory` ranges index.
-    pub points: &'a crate::courses::Points,
     pub kind: &'static str,
     pub instrument: String,
     pub groups: Vec<(String, Vec<&'a CourseOutcome>)>,
@@ -114,6 +112,17 @@ pub fn copy_rows_of_all<T: Clone>(
     }
 }
 
+/// How many of `o`'s courses each condition has.
+pub fn condition_sizes(o: &OutcomeCourses, conditions: &[String]) -> Vec<usize> {
+    let mut sizes = vec![0usize; conditions.len()];
+    for x in &o.courses {
+        if let Some(n) = sizes.get_mut(x.condition as usize) {
+            *n += 1;
+        }
+    }
+    sizes
+}
+
 /// Splits each outcome's courses by condition (conditions with at least one course).
 pub fn group<'a>(
     outcomes: &'a [OutcomeCourses],
@@ -125,12 +134,7 @@ pub fn group<'a>(
         .map(|o| {
             // Each condition's courses, in course order, from one walk (counted first, so
             // that each list is allocated once at its size).
-            let mut sizes = vec![0usize; conditions.len()];
-            for x in &o.courses {
-                if let Some(n) = sizes.get_mut(x.condition as usize) {
-                    *n += 1;
-                }
-            }
+            let sizes = condition_sizes(o, conditions);
             let mut members: Vec<Vec<&CourseOutcome>> =
                 sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
             for x in &o.courses {
@@ -142,7 +146,6 @@ pub fn group<'a>(
             groups.extend((conditions.iter().cloned().zip(members)).filter(|(_, m)| !m.is_empty()));
             Groups {
                 outcome: o.outcome,
-                points: &o.points,
                 kind: o.outcome.kind(),
                 instrument: o.outcome.instrument(settings).name.clone(),
                 groups,
@@ -153,8 +156,9 @@ pub fn group<'a>(
 
 /// Runs every analysis on validated records.
 pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Summary {
-    // The analyses of encounters first: once the outcomes are derived, the encounters are
-    // let go of, so that they and the analyses' working memory are not held at once.
+    // The analyses of encounters first: the derivation lets go of the encounters as it
+    // walks them, so that they, the outcomes and the analyses' working memory are never all
+    // held at once.
     let mut time = crate::output::Timings::start();
     let (sessions_received, safety) = std::thread::scope(|scope| {
         let other = scope.spawn(|| safety::analyse(&v));
@@ -162,9 +166,15 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
         (sessions, other.join().expect("safety thread"))
     });
     time.phase("encounters");
-    let (outcomes, _) = courses::derive(&mut v, settings);
-    v.records = Vec::new();
+    let (mut outcomes, _) = courses::derive(&mut v, settings);
     time.phase("derive");
+    // The trajectory first, on every core: it alone reads the points, which are then let
+    // go of before the other analyses take their working memory.
+    let trajectory = trajectory::analyse(&outcomes, &v.conditions, settings);
+    outcomes
+        .iter_mut()
+        .for_each(|o| o.points = Default::default());
+    time.phase("trajectory");
     let groups = group(&outcomes, &v.conditions, settings);
     time.phase("group");
     // The analyses are independent: they run on every core, a core that is free taking
@@ -187,19 +197,14 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
                 || response::analyse(&groups),
                 || {
                     rayon::join(
-                        || trajectory::analyse(&groups),
-                        || {
-                            rayon::join(
-                                || response::kruskal(&groups),
-                                || waterfall(&outcomes, settings),
-                            )
-                        },
+                        || response::kruskal(&groups),
+                        || waterfall(&outcomes, settings),
                     )
                 },
             )
         },
     );
-    let (trajectory, (kruskal_wallis, waterfall)) = rest;
+    let (kruskal_wallis, waterfall) = rest;
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -2,8 +2,11 @@
 
 use serde::Serialize;
 
-use super::{copy_rows_of_all, Groups};
-use crate::courses::CourseOutcome;
+use rayon::prelude::*;
+
+use super::{condition_sizes, copy_rows_of_all, ALL};
+use crate::config::Settings;
+use crate::courses::{CourseOutcome, OutcomeCourses, Points};
 use crate::stats::{describe, ttest};
 
 /// The mean score at `injections` = k in one group.
@@ -20,99 +23,183 @@ pub struct TrajectoryRow {
     pub suppressed: bool,
 }
 
-/// Trajectory rows for every outcome, group and k.
-pub fn analyse(groups: &[Groups]) -> Vec<TrajectoryRow> {
+/// Trajectory rows for every outcome, group ("all", then each condition in name order) and
+/// k; the outcomes on every core.
+pub fn analyse(
+    outcomes: &[OutcomeCourses],
+    conditions: &[String],
+    settings: &Settings,
+) -> Vec<TrajectoryRow> {
+    let per_outcome: Vec<Vec<TrajectoryRow>> = (outcomes.par_iter())
+        .map(|o| rows_of(o, conditions, settings))
+        .collect();
+    per_outcome.concat()
+}
+
+/// One outcome's trajectory rows.
+fn rows_of(o: &OutcomeCourses, conditions: &[String], settings: &Settings) -> Vec<TrajectoryRow> {
     let mut rows = Vec::new();
-    for g in groups {
-        let by_k = scores_by_group_and_k(g);
-        let all_rows = rows.len();
-        for (i, (condition, _)) in g.groups.iter().enumerate() {
-            if g.same_as_all(i) {
-                copy_rows_of_all(&mut rows, all_rows, condition, |r: &mut TrajectoryRow| {
-                    &mut r.condition
-                });
-                continue;
-            }
-            for (k, (scores, sum)) in (by_k[i].iter().enumerate()).filter(|(_, s)| !s.0.is_empty())
-            {
-                let moments = describe::moments_with(scores, *sum);
-                let t = ttest::from_moments(&moments);
-                rows.push(TrajectoryRow {
-                    outcome: g.kind.to_string(),
-                    instrument: g.instrument.clone(),
-                    condition: condition.clone(),
-                    injections: k as u32,
-                    n: Some(scores.len() as u64),
-                    mean: moments.mean,
-                    ci_low: t.as_ref().and_then(|t| t.ci_low),
-                    ci_high: t.as_ref().and_then(|t| t.ci_high),
-                    suppressed: false,
-                });
-            }
+    if o.courses.is_empty() {
+        return rows;
+    }
+    // The groups as `super::group` makes them: "all", then each condition with a course; a
+    // condition holding every course is the same as "all" (`Groups::same_as_all`), its rows
+    // copied; the others get a group of moments (`group_of`: by condition).
+    let sizes = condition_sizes(o, conditions);
+    let mut names: Vec<(&str, bool)> = vec![(ALL, false)];
+    let mut group_of: Vec<Option<usize>> = vec![None; conditions.len()];
+    for (c, &n) in sizes.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let same_as_all = n == o.courses.len();
+        if !same_as_all {
+            group_of[c] = Some(names.len());
+        }
+        names.push((&conditions[c], same_as_all));
+    }
+    let by_k = moments_by_group_and_k(o, &group_of, names.len());
+    let instrument = &o.outcome.instrument(settings).name;
+    for (i, &(condition, same_as_all)) in names.iter().enumerate() {
+        if same_as_all {
+            copy_rows_of_all(&mut rows, 0, condition, |r: &mut TrajectoryRow| {
+                &mut r.condition
+            });
+            continue;
+        }
+        for (k, passes) in (by_k[i].iter().enumerate()).filter(|(_, p)| p.n() > 0) {
+            let moments = passes.moments();
+            let t = ttest::from_moments(&moments);
+            rows.push(TrajectoryRow {
+                outcome: o.outcome.kind().to_string(),
+                instrument: instrument.clone(),
+                condition: condition.to_string(),
+                injections: k as u32,
+                n: Some(moments.n as u64),
+                mean: moments.mean,
+                ci_low: t.as_ref().and_then(|t| t.ci_low),
+                ci_high: t.as_ref().and_then(|t| t.ci_high),
+                suppressed: false,
+            });
         }
     }
     rows
 }
 
-/// The scores of each group (empty for a condition that is the same as "all") by k
-/// (injections so far), in course order, with their sum. One walk over "all" fills every
-/// group: a condition's courses are "all"'s courses of that condition, in the same order.
-/// Counted first, so that each vector is allocated once at its size.
-fn scores_by_group_and_k(g: &Groups) -> Vec<Vec<(Vec<f64>, describe::Sum)>> {
-    let Some((_, all)) = g.groups.first() else {
-        return Vec::new();
-    };
-    // The group of each condition (index into the conditions), where it is computed apart.
-    let mut group_of: Vec<Option<usize>> = Vec::new();
-    for (i, (_, members)) in g.groups.iter().enumerate().skip(1) {
-        if let Some(c) = members.first().filter(|_| !g.same_as_all(i)) {
-            let c = c.condition as usize;
-            if c >= group_of.len() {
-                group_of.resize(c + 1, None);
-            }
-            group_of[c] = Some(i);
+/// The moments of the scores of each of `groups` groups ("all" first, then `group_of`'s) by
+/// k (injections so far), from three walks over the points in course order: the numbers the
+/// scores gathered in course order would give, without gathering them. One walk over "all"
+/// serves every group: a condition's courses are "all"'s courses of that condition, in the
+/// same order.
+fn moments_by_group_and_k(
+    o: &OutcomeCourses,
+    group_of: &[Option<usize>],
+    groups: usize,
+) -> Vec<Vec<describe::Passes>> {
+    let (all, points) = (&o.courses[..], &o.points);
+    let mut by_k: Vec<Vec<describe::Passes>> = vec![Vec::new(); groups];
+    each_point(all, group_of, points, &mut |i, k, s| {
+        let cells = &mut by_k[i];
+        if k >= cells.len() {
+            cells.resize(k + 1, describe::Passes::default());
         }
-    }
-    let points = |c: &CourseOutcome| {
-        let range = c.trajectory.0 as usize..c.trajectory.1 as usize;
-        (g.points.k[range.clone()].iter()).zip(&g.points.score[range])
-    };
-    let mut sizes: Vec<Vec<usize>> = vec![Vec::new(); g.groups.len()];
-    let count = |sizes: &mut Vec<usize>, k: usize| {
-        if k >= sizes.len() {
-            sizes.resize(k + 1, 0);
-        }
-        sizes[k] += 1;
-    };
-    for &c in all {
-        let other = group_of.get(c.condition as usize).copied().flatten();
-        for (&k, _) in points(c) {
-            count(&mut sizes[0], k as usize);
-            if let Some(i) = other {
-                count(&mut sizes[i], k as usize);
-            }
-        }
-    }
-    let mut by_k: Vec<Vec<(Vec<f64>, describe::Sum)>> = (sizes.iter())
-        .map(|s| {
-            (s.iter())
-                .map(|&n| (Vec::with_capacity(n), describe::Sum::default()))
-                .collect()
-        })
-        .collect();
-    let mut put = |group: usize, k: u32, s: f64| {
-        let (scores, sum) = &mut by_k[group][k as usize];
-        scores.push(s);
-        sum.add(s);
-    };
-    for &c in all {
-        let other = group_of.get(c.condition as usize).copied().flatten();
-        for (&k, &s) in points(c) {
-            put(0, k, s);
-            if let Some(i) = other {
-                put(i, k, s);
-            }
-        }
-    }
+        cells[k].first(s);
+    });
+    by_k.iter_mut()
+        .flatten()
+        .for_each(describe::Passes::end_first);
+    each_point(all, group_of, points, &mut |i, k, s| by_k[i][k].second(s));
+    by_k.iter_mut()
+        .flatten()
+        .for_each(describe::Passes::end_second);
+    each_point(all, group_of, points, &mut |i, k, s| by_k[i][k].third(s));
     by_k
+}
+
+/// Calls `f(group, k, score)` for every point of `all`, in course order, for "all" (group 0)
+/// and for the group of the course's condition (`group_of`), if it has one.
+fn each_point(
+    all: &[CourseOutcome],
+    group_of: &[Option<usize>],
+    points: &Points,
+    f: &mut impl FnMut(usize, usize, f64),
+) {
+    for c in all {
+        let other = group_of.get(c.condition as usize).copied().flatten();
+        let range = c.trajectory.0 as usize..c.trajectory.1 as usize;
+        for (&k, &s) in points.k[range.clone()].iter().zip(&points.score[range]) {
+            f(0, k as usize, s);
+            if let Some(i) = other {
+                f(i, k as usize, s);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::courses::Outcome;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Three walks give, in every group and k, the very moments of the scores gathered
+        /// in course order.
+        #[test]
+        fn walked_moments_are_those_of_the_gathered_scores(
+            courses in prop::collection::vec(
+                (0u32..3, prop::collection::vec((0u32..3, prop_oneof![
+                    (0i32..=20).prop_map(|s| f64::from(s) / 2.0),
+                    (0i32..=1000).prop_map(|s| f64::from(s) / 7.0),
+                    Just(1e15), Just(-1e-300),
+                ]), 0..6)),
+                0..60,
+            ),
+        ) {
+            let mut points = Points::default();
+            let mut outcome_courses = Vec::new();
+            for (condition, course_points) in &courses {
+                let start = points.k.len() as u32;
+                let mut k = 0;
+                for &(step, score) in course_points {
+                    k += step;
+                    points.k.push(k);
+                    points.score.push(score);
+                }
+                outcome_courses.push(CourseOutcome {
+                    condition: *condition,
+                    baseline: 0.0,
+                    followup: 0.0,
+                    injections: 0,
+                    lower_better: true,
+                    responder: false,
+                    time: 0,
+                    event: false,
+                    trajectory: (start, points.k.len() as u32),
+                });
+            }
+            let o = OutcomeCourses { outcome: Outcome::Pain, courses: outcome_courses, points };
+            let group_of = [Some(1), Some(2), Some(3)];
+            let walked = moments_by_group_and_k(&o, &group_of, 4);
+            // The oracle: each group's scores at each k, gathered in course order.
+            let mut gathered: Vec<Vec<Vec<f64>>> = vec![Vec::new(); 4];
+            for c in &o.courses {
+                for p in c.trajectory.0 as usize..c.trajectory.1 as usize {
+                    let k = o.points.k[p] as usize;
+                    for g in [0, c.condition as usize + 1] {
+                        if gathered[g].len() <= k {
+                            gathered[g].resize(k + 1, Vec::new());
+                        }
+                        gathered[g][k].push(o.points.score[p]);
+                    }
+                }
+            }
+            for g in 0..4 {
+                prop_assert_eq!(walked[g].len(), gathered[g].len());
+                for (k, scores) in gathered[g].iter().enumerate() {
+                    let bits = |m: describe::Moments| {
+                        (m.n, m.mean.map(f64::to_bits), m.var.map(f64::to_bits))
+                    };
+                    prop_assert_eq!(bits(walked[g][k].moments()), bits(describe::moments(scores)));
+                }
+            }
+        }
+    }
 }

@@ -39,10 +39,6 @@ impl Sum {
     }
 }
 
-fn compensated_sum(values: impl Iterator<Item = f64>) -> f64 {
-    Sum::of(values).total()
-}
-
 /// Arithmetic mean; `None` for an empty slice or a non-finite result.
 ///
 /// # Formula
@@ -61,16 +57,12 @@ pub fn mean(x: &[f64]) -> Option<f64> {
 /// [`mean`] of `x`, given the [`Sum`] of its values in order (added while they were
 /// gathered: the same number, one pass fewer).
 pub fn mean_with(x: &[f64], sum: Sum) -> Option<f64> {
-    if x.is_empty() {
-        return None;
+    let mut passes = Passes::after_first(x.len(), sum);
+    if passes.first.is_some() {
+        x.iter().for_each(|&v| passes.second(v));
     }
-    let n = x.len() as f64;
-    let first = sum.total() / n;
-    if !first.is_finite() {
-        return None;
-    }
-    let correction = compensated_sum(x.iter().map(|&v| v - first)) / n;
-    finite(first + correction)
+    passes.end_second();
+    passes.mean
 }
 
 /// Sample variance with denominator `n - 1`; `None` for `n < 2`.
@@ -107,15 +99,87 @@ pub fn moments(x: &[f64]) -> Moments {
 
 /// [`moments`] of `x`, given the [`Sum`] of its values in order (as [`mean_with`]).
 pub fn moments_with(x: &[f64], sum: Sum) -> Moments {
-    let mean = mean_with(x, sum);
-    let var = mean.filter(|_| x.len() >= 2).and_then(|m| {
-        let ss = compensated_sum(x.iter().map(|&v| (v - m) * (v - m)));
-        finite(ss / (x.len() - 1) as f64)
-    });
-    Moments {
-        n: x.len(),
-        mean,
-        var,
+    let mut passes = Passes::after_first(x.len(), sum);
+    if passes.first.is_some() {
+        x.iter().for_each(|&v| passes.second(v));
+    }
+    passes.end_second();
+    if passes.mean.is_some() && x.len() >= 2 {
+        x.iter().for_each(|&v| passes.third(v));
+    }
+    passes.moments()
+}
+
+/// [`moments`] of values that are walked three times instead of held (each walk giving the
+/// values in the same order): `first` on every value, `end_first`, `second` on every value,
+/// `end_second`, `third` on every value, then `moments` gives what [`moments`] gives for
+/// them, to the bit. [`mean_with`] and [`moments_with`] are these passes over a slice.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Passes {
+    n: usize,
+    sum: Sum,
+    /// `Σx / n` once the first walk is over; None for no value or a sum that is not finite.
+    first: Option<f64>,
+    correction: Sum,
+    mean: Option<f64>,
+    squares: Sum,
+}
+
+impl Passes {
+    /// After a first walk that counted `n` values and added them to `sum`.
+    pub fn after_first(n: usize, sum: Sum) -> Passes {
+        let mut passes = Passes {
+            n,
+            sum,
+            ..Passes::default()
+        };
+        passes.end_first();
+        passes
+    }
+
+    /// The first walk: counts and adds `v`.
+    pub fn first(&mut self, v: f64) {
+        self.n += 1;
+        self.sum.add(v);
+    }
+
+    pub fn end_first(&mut self) {
+        self.first = Some(self.sum.total() / self.n as f64).filter(|f| self.n > 0 && f.is_finite());
+    }
+
+    /// The second walk: the refinement of the mean.
+    pub fn second(&mut self, v: f64) {
+        if let Some(first) = self.first {
+            self.correction.add(v - first);
+        }
+    }
+
+    pub fn end_second(&mut self) {
+        self.mean =
+            (self.first).and_then(|first| finite(first + self.correction.total() / self.n as f64));
+    }
+
+    /// The third walk: the squared deviations from the mean.
+    pub fn third(&mut self, v: f64) {
+        if let Some(m) = self.mean {
+            self.squares.add((v - m) * (v - m));
+        }
+    }
+
+    /// How many values the first walk counted.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    pub fn moments(&self) -> Moments {
+        let var = (self.mean)
+            .filter(|_| self.n >= 2)
+            .and_then(|_| finite(self.squares.total() / (self.n - 1) as f64));
+        Moments {
+            n: self.n,
+            mean: self.mean,
+            var,
+        }
     }
 }
 
