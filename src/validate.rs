@@ -698,6 +698,7 @@ impl Sink for Pass<'_> {
         // In the part's order of first appearance, so that the courses keep the order in
         // which the file holds them (the sorts after the last record are then quick).
         let mut courses = vec![0u32; part.course_cond.len()];
+        let mut new = vec![false; part.course_cond.len()];
         let mut key = Vec::new();
         for id in 0..part.courses.len() as u32 {
             key.clear();
@@ -708,16 +709,27 @@ impl Sink for Pass<'_> {
             };
             let pid_len = key.len() - KEY_END;
             key[pid_len..].copy_from_slice(&condition.to_le_bytes());
-            let (a, new) = self.courses.get_or_insert(&key, pid_len);
-            if new {
+            let (a, is_new) = self.courses.get_or_insert(&key, pid_len);
+            if is_new {
                 self.course_cond.push(condition);
-                self.states.push(CourseState::default());
             }
             courses[id as usize] = a;
+            new[id as usize] = is_new;
+        }
+        // The part's keys are merged: let go of them before the states grow, and of the
+        // states before the rows are appended (each of these is held twice for a while).
+        drop(std::mem::replace(
+            &mut part.courses,
+            CourseKeys::with_capacity(0),
+        ));
+        drop(std::mem::take(&mut part.course_cond));
+        for (id, b) in std::mem::take(&mut part.states).into_iter().enumerate() {
+            if new[id] {
+                self.states.push(CourseState::default());
+            }
             // The part's rows come after this one's: its first values win only by an
             // earlier day, as when read in one piece.
-            let b = part.states[id as usize];
-            let s = &mut self.states[a as usize];
+            let s = &mut self.states[courses[id] as usize];
             s.rows += b.rows;
             s.bad_day |= b.bad_day;
             s.bad_injection |= b.bad_injection;
@@ -1212,7 +1224,10 @@ impl Pass<'_> {
             }
             n
         };
+        // The course keys served only the order: let go of them before the rows are sorted
+        // and turned into encounters, the phase's peak.
         drop(order);
+        drop(keys);
         out.conditions = sorted_names;
 
         for row in &mut self.rows {
