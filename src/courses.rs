@@ -87,6 +87,26 @@ pub struct OutcomeCourses {
     pub points: Points,
 }
 
+/// What the sessions and safety analyses need of a course's encounters: its injections, and
+/// the adverse events flagged on them (a flag on an encounter without an injection is not
+/// counted). Counted as the derivation walks the encounters, so that they are walked once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub injections: u32,
+    pub adverse: u32,
+}
+
+impl Tally {
+    fn of(rows: &[Encounter]) -> Tally {
+        let mut tally = Tally::default();
+        for e in rows.iter().filter(|e| e.injection) {
+            tally.injections += 1;
+            tally.adverse += u32::from(e.adverse);
+        }
+        tally
+    }
+}
+
 /// Trajectory points: k, and the last score with injections_before = k (k ascending within
 /// a course), held apart and end to end so that a course costs no allocation and a point
 /// 12 bytes.
@@ -108,8 +128,12 @@ pub fn is_responder(instrument: &Instrument, baseline: f64, improvement: f64) ->
 /// courses, each given back once walked), so that the encounters and the results are not
 /// held whole at once; `v.records` is left empty.
 ///
-/// Also returns each course left out of an outcome, as (course, reason, outcome).
-pub fn derive(v: &mut Validated, settings: &Settings) -> (Vec<OutcomeCourses>, LeftOut) {
+/// Also returns each course's [`Tally`] (in course order) and each course left out of an
+/// outcome, as (course, reason, outcome).
+pub fn derive(
+    v: &mut Validated,
+    settings: &Settings,
+) -> (Vec<OutcomeCourses>, Vec<Tally>, LeftOut) {
     derive_in_blocks(v, settings, BLOCK)
 }
 
@@ -118,7 +142,7 @@ fn derive_in_blocks(
     v: &mut Validated,
     settings: &Settings,
     block: usize,
-) -> (Vec<OutcomeCourses>, LeftOut) {
+) -> (Vec<OutcomeCourses>, Vec<Tally>, LeftOut) {
     let measured = measured(v, settings);
     let outcomes = outcomes(&measured);
     let records = std::mem::take(&mut v.records);
@@ -127,6 +151,7 @@ fn derive_in_blocks(
     let half = v.courses.last().map_or(0, |c| c.end / 2);
     let second = first.split_off(first.partition_point(|b| b.start + b.rows.len() / 2 < half));
     let mid = second.first().map_or(v.courses.len(), |b| b.courses.start);
+    let mut tallies = vec![Tally::default(); v.courses.len()];
     let (result, left_out, found) = derive_some(
         &v.courses,
         settings,
@@ -134,11 +159,12 @@ fn derive_in_blocks(
         &measured,
         mid,
         [first, second],
+        Some(&mut tallies),
     );
     for (key, n) in found {
         v.add_excluded(key, n);
     }
-    (result, left_out)
+    (result, tallies, left_out)
 }
 
 /// Records the outcome exclusions and returns each course left out of an outcome, as
@@ -165,6 +191,7 @@ pub fn left_out(v: &mut Validated, settings: &Settings) -> LeftOut {
             &measured,
             mid,
             halves.clone(),
+            None,
         );
         left_out.extend(left);
         found_all.extend(found);
@@ -199,8 +226,9 @@ impl<'a> Block<'a> {
     }
 }
 
-/// About this many encounters (6 MiB) make a block.
-const BLOCK: usize = 1 << 18;
+/// About this many encounters (24 MiB) make a block: above glibc's mmap threshold as prolo
+/// sets it (8 MiB, in `main`), so that a block's memory is given back when it is freed.
+const BLOCK: usize = 1 << 20;
 
 /// Cuts `records`, the encounters of `courses`, into blocks of whole courses of about
 /// `block` encounters, from the last: each block is moved out and the room it took given
@@ -277,6 +305,7 @@ fn derive_some(
     measured: &[Vec<u32>],
     mid: usize,
     [blocks_a, blocks_b]: [Vec<Block>; 2],
+    tallies: Option<&mut [Tally]>,
 ) -> (Vec<OutcomeCourses>, LeftOut, Found) {
     let n = all.len();
     let rows = |c: usize| all[c].end - all[c].start;
@@ -332,9 +361,10 @@ fn derive_some(
             firsts.push(share(wa, ca, (ka, sa), 0));
             seconds.push(share(wb, cb, (kb, sb), ra as u32));
         }
+        let (tallies_a, tallies_b) = tallies.map(|t| t.split_at_mut(mid)).unzip();
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| walk(all, blocks_b, seconds));
-            let firsts = walk(all, blocks_a, firsts);
+            let other = scope.spawn(|| walk(all, blocks_b, seconds, tallies_b));
+            let firsts = walk(all, blocks_a, firsts, tallies_a);
             (firsts, other.join().expect("derivation thread"))
         })
     };
@@ -510,8 +540,15 @@ impl<'a> Share<'a> {
 }
 
 /// Derives every outcome of the courses of `blocks` (consecutive, in order) into `shares`,
-/// letting go of each block once it is walked.
-fn walk(all: &[Course], blocks: Vec<Block>, mut shares: Vec<Share>) -> Vec<Done> {
+/// letting go of each block once it is walked; with `tallies` (one for each of the blocks'
+/// courses), also tallies every course.
+fn walk(
+    all: &[Course],
+    blocks: Vec<Block>,
+    mut shares: Vec<Share>,
+    mut tallies: Option<&mut [Tally]>,
+) -> Vec<Done> {
+    let first = blocks.first().map_or(0, |b| b.courses.start);
     // One function instrument alone (`left_out` derives one outcome at a time): its own
     // courses, not every course.
     let only = match shares.as_slice() {
@@ -531,6 +568,9 @@ fn walk(all: &[Course], blocks: Vec<Block>, mut shares: Vec<Share>) -> Vec<Done>
         for index in indices {
             let course = &all[index];
             let rows = block.rows_of(course);
+            if let Some(tallies) = tallies.as_deref_mut() {
+                tallies[index - first] = Tally::of(rows);
+            }
             for share in &mut shares {
                 if share.takes(index as u32) {
                     derive_course(index as u32, course.condition, rows, share);
@@ -650,7 +690,7 @@ mod tests {
         let settings = Settings::default();
         let mut a = synthetic(3000, &settings);
         let mut b = synthetic(3000, &settings);
-        let (outcomes, derived) = derive(&mut a, &settings);
+        let (outcomes, _, derived) = derive(&mut a, &settings);
         let left = left_out(&mut b, &settings);
         assert!(outcomes.len() > 3, "pain and several instruments");
         assert!(left.len() > 10, "some courses are left out");
@@ -666,7 +706,8 @@ mod tests {
             let mut v = synthetic(2000, &settings);
             let in_blocks = derive_in_blocks(&mut v, &settings, block);
             assert!(v.records.is_empty(), "the encounters are let go of");
-            assert_eq!(in_blocks.1, whole.1, "left out, blocks of {block}");
+            assert_eq!(in_blocks.1, whole.1, "tallies, blocks of {block}");
+            assert_eq!(in_blocks.2, whole.2, "left out, blocks of {block}");
             for (a, b) in in_blocks.0.iter().zip(&whole.0) {
                 assert_eq!(
                     (a.outcome, &a.courses, &a.points),

@@ -156,17 +156,11 @@ pub fn group<'a>(
 
 /// Runs every analysis on validated records.
 pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Summary {
-    // The analyses of encounters first: the derivation lets go of the encounters as it
-    // walks them, so that they, the outcomes and the analyses' working memory are never all
-    // held at once.
+    // The derivation lets go of the encounters as it walks them (tallying what the sessions
+    // and safety analyses need of them), so that they, the outcomes and the analyses'
+    // working memory are never all held at once.
     let mut time = crate::output::Timings::start();
-    let (sessions_received, safety) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| safety::analyse(&v));
-        let sessions = sessions::analyse(&v);
-        (sessions, other.join().expect("safety thread"))
-    });
-    time.phase("encounters");
-    let (mut outcomes, _) = courses::derive(&mut v, settings);
+    let (mut outcomes, tallies, _) = courses::derive(&mut v, settings);
     time.phase("derive");
     // The trajectory first, on every core: it alone reads the points, which are then let
     // go of before the other analyses take their working memory.
@@ -198,13 +192,23 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
                 || {
                     rayon::join(
                         || response::kruskal(&groups),
-                        || waterfall(&outcomes, settings),
+                        || {
+                            rayon::join(
+                                || waterfall(&outcomes, settings),
+                                || {
+                                    rayon::join(
+                                        || sessions::analyse(&v, &tallies),
+                                        || safety::analyse(&v, &tallies),
+                                    )
+                                },
+                            )
+                        },
                     )
                 },
             )
         },
     );
-    let (kruskal_wallis, waterfall) = rest;
+    let (kruskal_wallis, (waterfall, (sessions_received, safety))) = rest;
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

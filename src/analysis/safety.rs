@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::ALL;
+use crate::courses::Tally;
 use crate::stats::wilson;
 use crate::validate::Validated;
 
@@ -19,19 +20,15 @@ pub struct SafetyRow {
     pub suppressed: bool,
 }
 
-/// Safety overall and per condition over every valid course; a flag on an encounter
-/// without an injection is not counted.
-pub fn analyse(v: &Validated) -> Vec<SafetyRow> {
+/// Safety overall and per condition over every valid course (`tallies`: each course's, in
+/// course order); a flag on an encounter without an injection is not counted.
+pub fn analyse(v: &Validated, tallies: &[Tally]) -> Vec<SafetyRow> {
     let mut per = vec![(0u64, 0u64, 0u64); v.conditions.len()];
-    for c in &v.courses {
+    for (c, t) in v.courses.iter().zip(tallies) {
         let p = &mut per[c.condition as usize];
         p.0 += 1;
-        for e in &v.records[c.start..c.end] {
-            if e.injection {
-                p.1 += 1;
-                p.2 += u64::from(e.adverse);
-            }
-        }
+        p.1 += u64::from(t.injections);
+        p.2 += u64::from(t.adverse);
     }
     let total = per
         .iter()

@@ -4,6 +4,7 @@ use serde::ser::SerializeMap;
 use serde::Serialize;
 
 use super::ALL;
+use crate::courses::Tally;
 use crate::stats::describe;
 use crate::validate::Validated;
 
@@ -34,15 +35,12 @@ pub struct SessionsRow {
     pub suppressed: bool,
 }
 
-/// Sessions received overall and per condition, over every valid course.
-pub fn analyse(v: &Validated) -> Vec<SessionsRow> {
+/// Sessions received overall and per condition, over every valid course (`tallies`: each
+/// course's, in course order).
+pub fn analyse(v: &Validated, tallies: &[Tally]) -> Vec<SessionsRow> {
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); v.conditions.len()];
-    for c in &v.courses {
-        let n = v.records[c.start..c.end]
-            .iter()
-            .filter(|e| e.injection)
-            .count();
-        per[c.condition as usize].push(n as f64);
+    for (c, t) in v.courses.iter().zip(tallies) {
+        per[c.condition as usize].push(f64::from(t.injections));
     }
     let all: Vec<f64> = per.iter().flatten().copied().collect();
     let mut rows = vec![row(ALL, &all)];

@@ -94,40 +94,44 @@ fn moments_by_group_and_k(
     groups: usize,
 ) -> Vec<Vec<describe::Passes>> {
     let (all, points) = (&o.courses[..], &o.points);
-    let mut by_k: Vec<Vec<describe::Passes>> = vec![Vec::new(); groups];
-    each_point(all, group_of, points, &mut |i, k, s| {
-        let cells = &mut by_k[i];
-        if k >= cells.len() {
-            cells.resize(k + 1, describe::Passes::default());
-        }
-        cells[k].first(s);
+    // One cell a group and k, group after group: cell `group * width + k`.
+    let width = points.k.iter().max().map_or(0, |&k| k as usize + 1);
+    let mut cells = vec![describe::Passes::default(); groups * width];
+    each_point(all, group_of, points, width, &mut |cell, s| {
+        cells[cell].first(s)
     });
-    by_k.iter_mut()
-        .flatten()
-        .for_each(describe::Passes::end_first);
-    each_point(all, group_of, points, &mut |i, k, s| by_k[i][k].second(s));
-    by_k.iter_mut()
-        .flatten()
-        .for_each(describe::Passes::end_second);
-    each_point(all, group_of, points, &mut |i, k, s| by_k[i][k].third(s));
+    cells.iter_mut().for_each(describe::Passes::end_first);
+    each_point(all, group_of, points, width, &mut |cell, s| {
+        cells[cell].second(s)
+    });
+    cells.iter_mut().for_each(describe::Passes::end_second);
+    each_point(all, group_of, points, width, &mut |cell, s| {
+        cells[cell].third(s)
+    });
+    let mut by_k: Vec<Vec<describe::Passes>> = vec![Vec::new(); groups];
+    for (group, row) in by_k.iter_mut().zip(cells.chunks(width.max(1))) {
+        *group = row.to_vec();
+    }
     by_k
 }
 
-/// Calls `f(group, k, score)` for every point of `all`, in course order, for "all" (group 0)
-/// and for the group of the course's condition (`group_of`), if it has one.
+/// Calls `f(cell, score)` for every point of `all`, in course order, with the cell of "all"
+/// (group 0) and then that of the course's condition (`group_of`), if it has one; cell
+/// `group * width + k`.
 fn each_point(
     all: &[CourseOutcome],
     group_of: &[Option<usize>],
     points: &Points,
-    f: &mut impl FnMut(usize, usize, f64),
+    width: usize,
+    f: &mut impl FnMut(usize, f64),
 ) {
     for c in all {
         let other = group_of.get(c.condition as usize).copied().flatten();
         let range = c.trajectory.0 as usize..c.trajectory.1 as usize;
         for (&k, &s) in points.k[range.clone()].iter().zip(&points.score[range]) {
-            f(0, k as usize, s);
+            f(k as usize, s);
             if let Some(i) = other {
-                f(i, k as usize, s);
+                f(i * width + k as usize, s);
             }
         }
     }
@@ -192,12 +196,13 @@ mod tests {
                 }
             }
             for g in 0..4 {
-                prop_assert_eq!(walked[g].len(), gathered[g].len());
-                for (k, scores) in gathered[g].iter().enumerate() {
+                prop_assert!(walked[g].len() >= gathered[g].len());
+                for (k, cell) in walked[g].iter().enumerate() {
+                    let scores = gathered[g].get(k).map_or(&[][..], |s| &s[..]);
                     let bits = |m: describe::Moments| {
                         (m.n, m.mean.map(f64::to_bits), m.var.map(f64::to_bits))
                     };
-                    prop_assert_eq!(bits(walked[g][k].moments()), bits(describe::moments(scores)));
+                    prop_assert_eq!(bits(cell.moments()), bits(describe::moments(scores)));
                 }
             }
         }
