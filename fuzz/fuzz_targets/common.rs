@@ -20,7 +20,7 @@ pub fn pipeline(data: &[u8], settings: &Settings) {
     let Ok(mut v) = prolo::validate::validate(&mut d, settings) else {
         return;
     };
-    let (_, left) = prolo::courses::derive(&mut v, settings);
+    let (_, _, left) = prolo::courses::derive(&mut v, settings);
     v.add_outcome_findings(&d, settings, &left);
     let _ = prolo::render::findings::json(&v);
     let _ = prolo::render::findings::text(&v);

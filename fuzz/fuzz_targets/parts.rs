@@ -11,7 +11,7 @@ fn findings(path: &str, parts: usize) -> String {
     settings.parts = Some(parts);
     let found = prolo::ingest::read(&[path.to_string()], &settings).and_then(|mut d| {
         let mut v = prolo::validate::validate(&mut d, &settings)?;
-        let (_, left) = prolo::courses::derive(&mut v, &settings);
+        let (_, _, left) = prolo::courses::derive(&mut v, &settings);
         v.add_outcome_findings(&d, &settings, &left);
         Ok(prolo::render::findings::json(&v))
     });
