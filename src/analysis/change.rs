@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{copy_rows_of_all, Groups, ALL};
+use super::{rows_by_group, Groups, ALL};
 use crate::config::Settings;
 use crate::courses::CourseOutcome;
 use crate::stats::{describe, finite, ttest, wilcoxon, wilson};
@@ -48,50 +48,43 @@ pub fn injections_group(n: u32, top: u64) -> String {
 /// Change rows for every outcome, condition ("all" first) and injections group ("all" first).
 pub fn analyse(groups: &[Groups], settings: &Settings) -> Vec<ChangeRow> {
     let top = u32::try_from(settings.injections_top.max(1)).unwrap_or(u32::MAX);
-    let mut rows = Vec::new();
-    let mut scratch = Scratch::default();
-    for g in groups {
-        let all_rows = rows.len();
-        for (i, (condition, members)) in g.groups.iter().enumerate() {
-            if g.same_as_all(i) {
-                copy_rows_of_all(&mut rows, all_rows, condition, |r: &mut ChangeRow| {
-                    &mut r.condition
-                });
-                continue;
-            }
-            rows.push(row(
-                g.kind,
-                &g.instrument,
-                condition,
-                ALL.to_string(),
-                members,
-                &mut scratch,
-            ));
-            // Courses by injections received (1..=top), in course order; as many groups as
-            // the most injections any course received.
-            let most = members.iter().map(|c| c.injections.min(top)).max();
-            let mut by_received: Vec<Vec<&CourseOutcome>> =
-                vec![Vec::new(); most.map_or(0, |m| m as usize + 1)];
-            for &c in members {
-                by_received[c.injections.min(top) as usize].push(c);
-            }
-            for (k, subset) in by_received
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !s.is_empty())
-            {
-                let injections = injections_group(k as u32, u64::from(top));
-                let instrument = &g.instrument;
-                rows.push(row(
-                    g.kind,
-                    instrument,
-                    condition,
-                    injections,
-                    subset,
-                    &mut scratch,
-                ));
-            }
-        }
+    rows_by_group(
+        groups,
+        Scratch::default,
+        |scratch, g, i| group_rows(g, i, top, scratch),
+        |r: &mut ChangeRow| &mut r.condition,
+    )
+}
+
+/// The rows of group `i` of `g`: all its courses, then by injections received.
+fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<ChangeRow> {
+    let (condition, members) = &g.groups[i];
+    let mut rows = vec![row(
+        g.kind,
+        &g.instrument,
+        condition,
+        ALL.to_string(),
+        members,
+        scratch,
+    )];
+    // Courses by injections received (1..=top), in course order; as many groups as the most
+    // injections any course received.
+    let most = members.iter().map(|c| c.injections.min(top)).max();
+    let mut by_received: Vec<Vec<&CourseOutcome>> =
+        vec![Vec::new(); most.map_or(0, |m| m as usize + 1)];
+    for &c in members {
+        by_received[c.injections.min(top) as usize].push(c);
+    }
+    for (k, subset) in (by_received.iter().enumerate()).filter(|(_, s)| !s.is_empty()) {
+        let injections = injections_group(k as u32, u64::from(top));
+        rows.push(row(
+            g.kind,
+            &g.instrument,
+            condition,
+            injections,
+            subset,
+            scratch,
+        ));
     }
     rows
 }

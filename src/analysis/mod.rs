@@ -112,6 +112,43 @@ pub fn copy_rows_of_all<T: Clone>(
     }
 }
 
+/// The rows of every group of every outcome, in order ("all" first, then each condition),
+/// the groups computed on every core: `rows_of(scratch, g, i)` gives group `i` of `g`; a
+/// condition the same as "all" ([`Groups::same_as_all`]) gets copies of "all"'s rows,
+/// `label`led with its name. `scratch` is working room kept from group to group (one per
+/// piece of work rayon splits off).
+pub fn rows_by_group<T, S>(
+    groups: &[Groups],
+    scratch: impl Fn() -> S + Sync + Send,
+    rows_of: impl Fn(&mut S, &Groups, usize) -> Vec<T> + Sync + Send,
+    label: impl Fn(&mut T) -> &mut String + Copy,
+) -> Vec<T>
+where
+    T: Clone + Send,
+{
+    use rayon::prelude::*;
+    let work: Vec<(&Groups, usize)> = (groups.iter())
+        .flat_map(|g| (0..g.groups.len()).map(move |i| (g, i)))
+        .filter(|&(g, i)| !g.same_as_all(i))
+        .collect();
+    let mut computed = (work.par_iter())
+        .map_init(&scratch, |s, &(g, i)| rows_of(s, g, i))
+        .collect::<Vec<Vec<T>>>()
+        .into_iter();
+    let mut rows = Vec::new();
+    for g in groups {
+        let all_rows = rows.len();
+        for (i, (condition, _)) in g.groups.iter().enumerate() {
+            if g.same_as_all(i) {
+                copy_rows_of_all(&mut rows, all_rows, condition, label);
+            } else {
+                rows.extend(computed.next().unwrap_or_default());
+            }
+        }
+    }
+    rows
+}
+
 /// How many of `o`'s courses each condition has.
 pub fn condition_sizes(o: &OutcomeCourses, conditions: &[String]) -> Vec<usize> {
     let mut sizes = vec![0usize; conditions.len()];

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use super::{copy_rows_of_all, Groups, ALL};
+use rayon::prelude::*;
+
+use super::{rows_by_group, Groups, ALL};
 use crate::stats::kaplan_meier::KaplanMeier;
 use crate::stats::{finite, kruskal, logrank};
 
@@ -61,55 +63,60 @@ pub struct KruskalRow {
     pub conditions: u64,
 }
 
-/// Kaplan–Meier per group, and a log-rank test across conditions per outcome.
+/// Kaplan–Meier per group, and a log-rank test across conditions per outcome (the groups and
+/// the outcomes' tests on every core).
 pub fn analyse(groups: &[Groups]) -> (Vec<ResponseRow>, Vec<LogRankRow>) {
-    let mut rows = Vec::new();
-    let mut tests = Vec::new();
-    for g in groups {
-        let all_row = rows.len();
-        for (i, (condition, members)) in g.groups.iter().enumerate() {
-            if g.same_as_all(i) {
-                copy_rows_of_all(&mut rows, all_row, condition, |r: &mut ResponseRow| {
-                    &mut r.condition
-                });
-                continue;
-            }
-            let times: Vec<f64> = members.iter().map(|c| f64::from(c.time)).collect();
-            let events: Vec<bool> = members.iter().map(|c| c.event).collect();
-            rows.push(curve(g.kind, &g.instrument, condition, &times, &events));
-        }
-        let by_condition: Vec<_> = g.groups.iter().filter(|(c, _)| c != ALL).collect();
-        if by_condition.len() >= 2 {
-            let mut times = Vec::new();
-            let mut events = Vec::new();
-            let mut labels = Vec::new();
-            for (k, (_, members)) in by_condition.iter().enumerate() {
-                for c in members.iter() {
-                    times.push(f64::from(c.time));
-                    events.push(c.event);
-                    labels.push(k);
-                }
-            }
-            let lr = logrank::logrank(&times, &events, &labels);
-            // With no event at all survdiff reports chisq 0 and no p-value.
-            let no_events = !events.iter().any(|e| *e);
-            tests.push(LogRankRow {
-                outcome: g.kind.to_string(),
-                instrument: g.instrument.clone(),
-                chisq: lr
-                    .as_ref()
-                    .and_then(|l| finite(l.chisq))
-                    .or(no_events.then_some(0.0)),
-                df: Some(
-                    lr.as_ref()
-                        .map_or(by_condition.len() as f64 - 1.0, |l| l.df as f64),
-                ),
-                p: lr.as_ref().and_then(|l| finite(l.p)),
-                conditions: by_condition.len() as u64,
-            });
+    rayon::join(
+        || {
+            rows_by_group(
+                groups,
+                || (),
+                |_, g, i| {
+                    let (condition, members) = &g.groups[i];
+                    let times: Vec<f64> = members.iter().map(|c| f64::from(c.time)).collect();
+                    let events: Vec<bool> = members.iter().map(|c| c.event).collect();
+                    vec![curve(g.kind, &g.instrument, condition, &times, &events)]
+                },
+                |r: &mut ResponseRow| &mut r.condition,
+            )
+        },
+        || groups.par_iter().filter_map(logrank_row).collect(),
+    )
+}
+
+/// The log-rank test across the conditions of one outcome, when it has two or more.
+fn logrank_row(g: &Groups) -> Option<LogRankRow> {
+    let by_condition: Vec<_> = g.groups.iter().filter(|(c, _)| c != ALL).collect();
+    if by_condition.len() < 2 {
+        return None;
+    }
+    let mut times = Vec::new();
+    let mut events = Vec::new();
+    let mut labels = Vec::new();
+    for (k, (_, members)) in by_condition.iter().enumerate() {
+        for c in members.iter() {
+            times.push(f64::from(c.time));
+            events.push(c.event);
+            labels.push(k);
         }
     }
-    (rows, tests)
+    let lr = logrank::logrank(&times, &events, &labels);
+    // With no event at all survdiff reports chisq 0 and no p-value.
+    let no_events = !events.iter().any(|e| *e);
+    Some(LogRankRow {
+        outcome: g.kind.to_string(),
+        instrument: g.instrument.clone(),
+        chisq: lr
+            .as_ref()
+            .and_then(|l| finite(l.chisq))
+            .or(no_events.then_some(0.0)),
+        df: Some(
+            lr.as_ref()
+                .map_or(by_condition.len() as f64 - 1.0, |l| l.df as f64),
+        ),
+        p: lr.as_ref().and_then(|l| finite(l.p)),
+        conditions: by_condition.len() as u64,
+    })
 }
 
 /// The cumulative response curve of one group: 1 − S(k) with the CI flipped.
@@ -163,29 +170,29 @@ pub fn curve(
 
 /// Kruskal–Wallis of improvement across conditions, per outcome measured in two or more.
 pub fn kruskal(groups: &[Groups]) -> Vec<KruskalRow> {
-    let mut rows = Vec::new();
-    for g in groups {
-        let samples: Vec<Vec<f64>> = g
-            .groups
-            .iter()
-            .filter(|(c, _)| c != ALL)
-            .map(|(_, m)| m.iter().map(|c| c.improvement()).collect())
-            .collect();
-        if samples.len() < 2 {
-            continue;
-        }
-        let kw = kruskal::kruskal_wallis(&samples);
-        rows.push(KruskalRow {
-            outcome: g.kind.to_string(),
-            instrument: g.instrument.clone(),
-            statistic: kw.as_ref().and_then(|k| finite(k.statistic)),
-            df: kw
-                .as_ref()
-                .map(|k| k.df as f64)
-                .or(Some(samples.len() as f64 - 1.0)),
-            p: kw.as_ref().and_then(|k| finite(k.p)),
-            conditions: samples.len() as u64,
-        });
-    }
-    rows
+    (groups.par_iter())
+        .filter_map(|g| {
+            let samples: Vec<Vec<f64>> = g
+                .groups
+                .iter()
+                .filter(|(c, _)| c != ALL)
+                .map(|(_, m)| m.iter().map(|c| c.improvement()).collect())
+                .collect();
+            if samples.len() < 2 {
+                return None;
+            }
+            let kw = kruskal::kruskal_wallis(&samples);
+            Some(KruskalRow {
+                outcome: g.kind.to_string(),
+                instrument: g.instrument.clone(),
+                statistic: kw.as_ref().and_then(|k| finite(k.statistic)),
+                df: kw
+                    .as_ref()
+                    .map(|k| k.df as f64)
+                    .or(Some(samples.len() as f64 - 1.0)),
+                p: kw.as_ref().and_then(|k| finite(k.p)),
+                conditions: samples.len() as u64,
+            })
+        })
+        .collect()
 }
