@@ -53,11 +53,13 @@ pub fn analyse(v: &Validated, tallies: &[Tally]) -> Vec<SessionsRow> {
 }
 
 fn row(condition: &str, x: &[f64]) -> SessionsRow {
-    let q = describe::quartiles(x);
+    // One sort serves the quartiles and the counts (sessions are whole numbers, so their
+    // order as numbers is their order as counts).
+    let mut sorted = x.to_vec();
+    describe::sort_total(&mut sorted);
+    let q = describe::quartiles_sorted(&sorted);
     let mut counts: Vec<(u32, Option<u64>)> = Vec::new();
-    let mut sorted: Vec<u32> = x.iter().map(|v| *v as u32).collect();
-    sorted.sort_unstable();
-    for k in sorted {
+    for k in sorted.iter().map(|v| *v as u32) {
         match counts.last_mut() {
             Some((j, Some(n))) if *j == k => *n += 1,
             _ => counts.push((k, Some(1))),

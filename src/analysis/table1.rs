@@ -3,6 +3,7 @@
 //! Courses, age, sex and injectate describe every valid course; baseline scores describe
 //! the courses in each outcome's analysis (with a baseline and a follow-up).
 
+use rayon::prelude::*;
 use serde::ser::SerializeMap;
 use serde::Serialize;
 
@@ -64,76 +65,85 @@ pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
         }
     }
     by_condition[0] = v.courses.iter().collect();
-    let mut rows = Vec::new();
-    for (name, courses) in names.iter().zip(&by_condition) {
-        if courses.is_empty() {
-            continue;
+    // The groups on every core.
+    let work: Vec<(&String, &Vec<&crate::validate::Course>)> = (names.iter().zip(&by_condition))
+        .filter(|(_, courses)| !courses.is_empty())
+        .collect();
+    work.par_iter()
+        .map(|&(name, courses)| row(v, groups, name, courses))
+        .collect()
+}
+
+/// The row of one group: `name` and its `courses`.
+fn row(
+    v: &Validated,
+    groups: &[Groups],
+    name: &String,
+    courses: &[&crate::validate::Course],
+) -> Table1Row {
+    let ages: Vec<f64> = courses
+        .iter()
+        .filter_map(|c| c.age.map(f64::from))
+        .collect();
+    let ages = describe::moments(&ages);
+    let tally = |values: &[String], id: &dyn Fn(&crate::validate::Course) -> Option<u16>| {
+        let mut counts = vec![0u64; values.len() + 1];
+        for c in courses {
+            counts[id(c).map_or(values.len(), usize::from)] += 1;
         }
-        let ages: Vec<f64> = courses
+        let mut t: Vec<(String, Option<u64>)> = values
             .iter()
-            .filter_map(|c| c.age.map(f64::from))
+            .cloned()
+            .chain(std::iter::once(NOT_RECORDED.to_string()))
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (k, Some(n)))
             .collect();
-        let ages = describe::moments(&ages);
-        let tally = |values: &[String], id: &dyn Fn(&crate::validate::Course) -> Option<u16>| {
-            let mut counts = vec![0u64; values.len() + 1];
-            for c in courses {
-                counts[id(c).map_or(values.len(), usize::from)] += 1;
+        t.sort();
+        // A value written as "not recorded" joins the courses without one.
+        t.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.1 = Some(a.1.unwrap_or(0) + b.1.unwrap_or(0));
             }
-            let mut t: Vec<(String, Option<u64>)> = values
-                .iter()
-                .cloned()
-                .chain(std::iter::once(NOT_RECORDED.to_string()))
-                .zip(counts)
-                .filter(|(_, n)| *n > 0)
-                .map(|(k, n)| (k, Some(n)))
-                .collect();
-            t.sort();
-            // A value written as "not recorded" joins the courses without one.
-            t.dedup_by(|b, a| {
-                let same = a.0 == b.0;
-                if same {
-                    a.1 = Some(a.1.unwrap_or(0) + b.1.unwrap_or(0));
-                }
-                same
-            });
-            Tally(t)
-        };
-        let baseline = groups
-            .iter()
-            .map(|g| {
-                let members = g
-                    .groups
-                    .iter()
-                    .find(|(c, _)| c == name)
-                    .map(|(_, m)| m.as_slice())
-                    .unwrap_or(&[]);
-                let x: Vec<f64> = members.iter().map(|c| c.baseline).collect();
-                let m = describe::moments(&x);
-                Baseline {
-                    outcome: g.kind.to_string(),
-                    instrument: g.instrument.clone(),
-                    n: Some(x.len() as u64),
-                    mean: m.mean,
-                    sd: m.var.map(f64::sqrt),
-                }
-            })
-            .filter(|b| {
-                b.n != Some(0)
-                    || matches!(groups.first().map(|g| g.outcome), Some(Outcome::Pain))
-                        && b.outcome == "pain"
-            })
-            .collect();
-        rows.push(Table1Row {
-            condition: name.clone(),
-            courses: Some(courses.len() as u64),
-            age_n: Some(ages.n as u64),
-            age_mean: ages.mean,
-            age_sd: ages.var.map(f64::sqrt),
-            sex: tally(&v.sexes, &|c| c.sex),
-            injectate: tally(&v.injectates, &|c| c.injectate),
-            baseline,
-            suppressed: false,
+            same
         });
+        Tally(t)
+    };
+    let baseline = groups
+        .iter()
+        .map(|g| {
+            let members = g
+                .groups
+                .iter()
+                .find(|(c, _)| c == name)
+                .map(|(_, m)| m.as_slice())
+                .unwrap_or(&[]);
+            let x: Vec<f64> = members.iter().map(|c| c.baseline).collect();
+            let m = describe::moments(&x);
+            Baseline {
+                outcome: g.kind.to_string(),
+                instrument: g.instrument.clone(),
+                n: Some(x.len() as u64),
+                mean: m.mean,
+                sd: m.var.map(f64::sqrt),
+            }
+        })
+        .filter(|b| {
+            b.n != Some(0)
+                || matches!(groups.first().map(|g| g.outcome), Some(Outcome::Pain))
+                    && b.outcome == "pain"
+        })
+        .collect();
+    Table1Row {
+        condition: name.clone(),
+        courses: Some(courses.len() as u64),
+        age_n: Some(ages.n as u64),
+        age_mean: ages.mean,
+        age_sd: ages.var.map(f64::sqrt),
+        sex: tally(&v.sexes, &|c| c.sex),
+        injectate: tally(&v.injectates, &|c| c.injectate),
+        baseline,
+        suppressed: false,
     }
-    rows
 }

@@ -263,10 +263,59 @@ pub fn quartiles(x: &[f64]) -> Option<Quartiles> {
 
 /// Sorts `x` by `f64::total_cmp`: the order `x.sort_unstable_by(f64::total_cmp)` gives
 /// (values equal under total_cmp have the same bits, so any such sort gives the same
-/// numbers). Scores and their changes take few distinct values: those are counted in a
-/// table and written back in order, one pass instead of a sort's many; past 256 distinct
-/// values it sorts.
+/// numbers). Scores and their changes take few distinct values: halves (whole and half
+/// points) are counted in a table indexed by the value, other values in a hash table while
+/// there are at most 256 of them, and written back in order, one pass instead of a sort's
+/// many; past 256 distinct values it sorts.
 pub fn sort_total(x: &mut [f64]) {
+    if !count_halves(x) {
+        count_few(x);
+    }
+}
+
+/// Halves of magnitude below 256 (every score and change of a whole-number or half-point
+/// scale is one) take this many places: slot `2v + HALVES / 2`.
+const HALVES: usize = 1024;
+
+/// [`sort_total`] of values that are all halves of magnitude below 256 (-0 counted apart):
+/// counted in a table indexed by the value, no hashing. False, leaving `x` as it was, when
+/// any value is not such a half.
+fn count_halves(x: &mut [f64]) -> bool {
+    let mut counts = vec![0usize; HALVES];
+    let mut negative_zeros = 0;
+    for &v in x.iter() {
+        let twice = v * 2.0;
+        // (false for NaN too)
+        if !(twice.abs() < (HALVES / 2) as f64 && twice == twice.trunc()) {
+            return false;
+        }
+        let slot = twice as i64 + (HALVES / 2) as i64;
+        if v == 0.0 && v.is_sign_negative() {
+            negative_zeros += 1;
+        } else {
+            counts[slot as usize] += 1;
+        }
+    }
+    // -0 sorts before 0 (total_cmp), after every negative value.
+    let zero = HALVES / 2;
+    let mut at = 0;
+    let mut fill = |v: f64, n: usize| {
+        x[at..at + n].fill(v);
+        at += n;
+    };
+    for (slot, &n) in counts.iter().enumerate().take(zero) {
+        fill((slot as f64 - zero as f64) / 2.0, n);
+    }
+    fill(-0.0, negative_zeros);
+    for (slot, &n) in counts.iter().enumerate().skip(zero) {
+        fill((slot - zero) as f64 / 2.0, n);
+    }
+    true
+}
+
+/// [`sort_total`] by counting the distinct values in a table when there are few of them
+/// (a sort otherwise).
+fn count_few(x: &mut [f64]) {
     const FEW: usize = 256;
     let mut counts: std::collections::HashMap<u64, usize, BuildBits> = Default::default();
     for v in x.iter() {
@@ -302,8 +351,9 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Counting few distinct values gives the very bits a sort gives, also past the
-        /// table's 256 values (where it sorts), with both zeros, infinities and NaNs.
+        /// Counting few distinct values gives the very bits a sort gives: halves (both
+        /// zeros, up to and past the table's ±256), other values, past 256 distinct values
+        /// (where it sorts), infinities and NaNs.
         #[test]
         fn sort_total_gives_what_sorting_gives(
             few in prop::collection::vec(prop_oneof![
@@ -312,8 +362,13 @@ mod tests {
                 Just(f64::NAN), Just(-f64::NAN),
             ], 0..400),
             many in prop::collection::vec(any::<f64>(), 0..400),
+            halves in prop::collection::vec(prop_oneof![
+                (-520i32..=520).prop_map(|k| f64::from(k) / 2.0),
+                Just(-0.0), Just(0.0),
+            ], 0..400),
         ) {
-            for x in [few.clone(), many, [few.clone(), (0..300).map(f64::from).collect()].concat()] {
+            let more = [few.clone(), (0..300).map(f64::from).collect()].concat();
+            for x in [few, many, more, halves] {
                 let mut expected = x.clone();
                 expected.sort_unstable_by(f64::total_cmp);
                 let mut sorted = x;
