@@ -159,7 +159,7 @@ fn derive_in_blocks(
         &measured,
         mid,
         [first, second],
-        Some(&mut tallies),
+        Keep::Outcomes(&mut tallies),
     );
     for (key, n) in found {
         v.add_excluded(key, n);
@@ -168,12 +168,10 @@ fn derive_in_blocks(
 }
 
 /// Records the outcome exclusions and returns each course left out of an outcome, as
-/// [`derive`] does, without keeping the outcomes or `v`'s encounters: they are derived one at
-/// a time and let go of, so that at most one outcome's results are held beside the
-/// encounters.
+/// [`derive`] does, without keeping the outcomes or taking `v`'s encounters (what `validate`
+/// needs: the outcomes are derived and only counted).
 pub fn left_out(v: &mut Validated, settings: &Settings) -> LeftOut {
     let measured = measured(v, settings);
-    let mut left_out = Vec::new();
     let n = v.courses.len();
     let mid = n / 2;
     let split = v.courses.get(mid).map_or(v.records.len(), |c| c.start);
@@ -182,24 +180,28 @@ pub fn left_out(v: &mut Validated, settings: &Settings) -> LeftOut {
         vec![Block::borrowed(0..mid, 0, a)],
         vec![Block::borrowed(mid..n, split, b)],
     ];
-    let mut found_all = Vec::new();
-    for outcome in outcomes(&measured) {
-        let (_, left, found) = derive_some(
-            &v.courses,
-            settings,
-            &[outcome],
-            &measured,
-            mid,
-            halves.clone(),
-            None,
-        );
-        left_out.extend(left);
-        found_all.extend(found);
-    }
-    for (key, n) in found_all {
+    let outcomes = outcomes(&measured);
+    let (_, left_out, found) = derive_some(
+        &v.courses,
+        settings,
+        &outcomes,
+        &measured,
+        mid,
+        halves,
+        Keep::Nothing,
+    );
+    for (key, n) in found {
         v.add_excluded(key, n);
     }
     left_out
+}
+
+/// What a derivation keeps besides the courses left out and the outcome exclusions.
+enum Keep<'t> {
+    /// The outcomes, and each course's tally (one place for every course).
+    Outcomes(&'t mut [Tally]),
+    /// Nothing more: the outcomes are only counted.
+    Nothing,
 }
 
 /// The encounters of the consecutive courses `courses`, the first of them being encounter
@@ -305,8 +307,12 @@ fn derive_some(
     measured: &[Vec<u32>],
     mid: usize,
     [blocks_a, blocks_b]: [Vec<Block>; 2],
-    tallies: Option<&mut [Tally]>,
+    keep: Keep,
 ) -> (Vec<OutcomeCourses>, LeftOut, Found) {
+    let (keep, tallies) = match keep {
+        Keep::Outcomes(tallies) => (true, Some(tallies)),
+        Keep::Nothing => (false, None),
+    };
     let n = all.len();
     let rows = |c: usize| all[c].end - all[c].start;
     // Each outcome's courses below and from `mid`, and their rows.
@@ -337,12 +343,12 @@ fn derive_some(
         .collect();
     let mut buffers: Vec<(Vec<CourseOutcome>, Points)> = (plans.iter())
         .map(|p| {
-            let rows = p.rows[0] + p.rows[1];
+            let rows = if keep { p.rows[0] + p.rows[1] } else { 0 };
             let points = Points {
                 k: Vec::with_capacity(rows),
                 score: Vec::with_capacity(rows),
             };
-            (Vec::with_capacity(p.courses), points)
+            (Vec::with_capacity(if keep { p.courses } else { 0 }), points)
         })
         .collect();
     let (firsts, seconds) = {
@@ -351,9 +357,9 @@ fn derive_some(
         for (plan, (courses, points)) in plans.iter().zip(&mut buffers) {
             let (a, b) = (plan.split, plan.courses - plan.split);
             let [ra, rb] = plan.rows;
-            let (ca, cb) = halves(courses, a, b);
-            let (ka, kb) = halves(&mut points.k, ra, rb);
-            let (sa, sb) = halves(&mut points.score, ra, rb);
+            let (ca, cb) = halves(courses, a, b, keep);
+            let (ka, kb) = halves(&mut points.k, ra, rb, keep);
+            let (sa, sb) = halves(&mut points.score, ra, rb, keep);
             let (wa, wb) = plan.which.map(|w| w.split_at(plan.split)).unzip();
             let share = |which, courses, points, base| {
                 Share::new(plan.outcome, settings, which, courses, points, base)
@@ -375,6 +381,12 @@ fn derive_some(
     for ((plan, (mut courses, mut points)), (first, second)) in
         plans.iter().zip(buffers).zip(halves)
     {
+        found.extend(first.exclusions.into_iter().chain(second.exclusions));
+        left_out.extend(first.left_out);
+        left_out.extend(second.left_out);
+        if !keep {
+            continue;
+        }
         let ra = plan.rows[0];
         let (n_a, p_a) = (first.courses, first.points);
         let (n_b, p_b) = (second.courses, second.points);
@@ -391,9 +403,6 @@ fn derive_some(
             courses,
             points,
         });
-        found.extend(first.exclusions.into_iter().chain(second.exclusions));
-        left_out.extend(first.left_out);
-        left_out.extend(second.left_out);
     }
     (result, left_out, found)
 }
@@ -408,8 +417,12 @@ struct Plan<'a> {
     rows: [usize; 2],
 }
 
-/// Room in `v`'s spare capacity for `a` and then `b` values (reserved for them).
-fn halves<T>(v: &mut Vec<T>, a: usize, b: usize) -> (Fill<'_, T>, Fill<'_, T>) {
+/// Room in `v`'s spare capacity for `a` and then `b` values (reserved for them); without
+/// `keep`, two fills that only count.
+fn halves<T>(v: &mut Vec<T>, a: usize, b: usize, keep: bool) -> (Fill<'_, T>, Fill<'_, T>) {
+    if !keep {
+        return (Fill::counting(), Fill::counting());
+    }
     let (first, second) = v.spare_capacity_mut()[..a + b].split_at_mut(a);
     (Fill::new(first), Fill::new(second))
 }
@@ -425,21 +438,38 @@ fn join_halves<T: Copy>(v: &mut Vec<T>, b_start: usize, n_a: usize, n_b: usize) 
     v.shrink_to_fit();
 }
 
-/// Room in a vector's spare capacity, written from the front.
+/// Room in a vector's spare capacity, written from the front (or no room: values are only
+/// counted).
 struct Fill<'a, T> {
     room: &'a mut [MaybeUninit<T>],
-    /// How many values were written.
+    /// How many values were written (or counted).
     len: usize,
+    keep: bool,
 }
 
 impl<'a, T> Fill<'a, T> {
     fn new(room: &'a mut [MaybeUninit<T>]) -> Self {
-        Fill { room, len: 0 }
+        Fill {
+            room,
+            len: 0,
+            keep: true,
+        }
+    }
+
+    /// A fill that counts values and keeps none.
+    fn counting() -> Self {
+        Fill {
+            room: &mut [],
+            len: 0,
+            keep: false,
+        }
     }
 
     /// Writes `value` after the last one. The room was sized for every value.
     fn push(&mut self, value: T) {
-        self.room[self.len].write(value);
+        if self.keep {
+            self.room[self.len].write(value);
+        }
         self.len += 1;
     }
 }
@@ -549,23 +579,8 @@ fn walk(
     mut tallies: Option<&mut [Tally]>,
 ) -> Vec<Done> {
     let first = blocks.first().map_or(0, |b| b.courses.start);
-    // One function instrument alone (`left_out` derives one outcome at a time): its own
-    // courses, not every course.
-    let only = match shares.as_slice() {
-        [share] => share.which,
-        _ => None,
-    };
     for block in blocks {
-        let range = block.courses.clone();
-        let indices: Box<dyn Iterator<Item = usize>> = match only {
-            Some(which) => {
-                let from = which.partition_point(|&c| (c as usize) < range.start);
-                let to = which.partition_point(|&c| (c as usize) < range.end);
-                Box::new(which[from..to].iter().map(|&c| c as usize))
-            }
-            None => Box::new(range),
-        };
-        for index in indices {
+        for index in block.courses.clone() {
             let course = &all[index];
             let rows = block.rows_of(course);
             if let Some(tallies) = tallies.as_deref_mut() {
@@ -686,7 +701,7 @@ mod tests {
     }
 
     #[test]
-    fn left_out_one_outcome_at_a_time_is_what_derive_leaves_out() {
+    fn left_out_is_what_derive_leaves_out() {
         let settings = Settings::default();
         let mut a = synthetic(3000, &settings);
         let mut b = synthetic(3000, &settings);
