@@ -206,7 +206,6 @@ enum Keep<'t> {
 
 /// The encounters of the consecutive courses `courses`, the first of them being encounter
 /// `start` of [`Validated::records`].
-#[derive(Clone)]
 struct Block<'a> {
     courses: std::ops::Range<usize>,
     start: usize,
