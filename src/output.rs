@@ -119,8 +119,13 @@ fn exchange(_: &Path, _: &Path) -> bool {
 
 /// Writes bytes to stdout; a closed pipe is not an error.
 pub fn stdout(bytes: &[u8]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    stdout_with(|out| out.write_all(bytes))
+}
+
+/// Writes to stdout what `write` writes (buffered), as [`stdout`] does.
+pub fn stdout_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", e)),
         _ => Ok(()),
     }

@@ -17,11 +17,10 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
     };
     let left_out = courses::left_out(&mut v, &settings);
     v.add_outcome_findings(&data, &settings, &left_out);
-    let report = match args.format {
-        Format::Text => findings::text(&v).into_bytes(),
-        Format::Json => findings::json(&v),
-    };
-    output::stdout(&report)?;
+    match args.format {
+        Format::Text => output::stdout(findings::text(&v).as_bytes())?,
+        Format::Json => output::stdout_with(|out| findings::json_to(&v, out))?,
+    }
     Ok(if v.has_errors() {
         super::invalid_data()
     } else {

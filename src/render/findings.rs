@@ -35,8 +35,9 @@ fn counts(v: &Validated) -> (usize, usize, BTreeMap<Reason, usize>) {
     (e, w, by)
 }
 
-/// The findings as one JSON object (every finding listed).
-pub fn json(v: &Validated) -> Vec<u8> {
+/// Every finding as JSON, with the counts, written to `out` as it is made (a file with many
+/// findings makes a large report: it is never held whole).
+pub fn json_to(v: &Validated, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let (errors, warnings, by) = counts(v);
     let report = Report {
         valid: errors == 0,
@@ -48,9 +49,8 @@ pub fn json(v: &Validated) -> Vec<u8> {
         counts: by.into_iter().map(|(r, n)| (r.name(), n)).collect(),
         findings: &v.findings,
     };
-    let mut out = serde_json::to_vec_pretty(&report).unwrap_or_default();
-    out.push(b'\n');
-    out
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    out.write_all(b"\n")
 }
 
 /// One finding on one line.
