@@ -58,7 +58,7 @@ pub const MAX_AGE: i64 = 90;
 
 /// Parses a boolean as SPEC accepts it: 1/0, true/false, t/f, yes/no, y/n in any case.
 pub fn parse_bool(text: &str) -> Option<bool> {
-    let t = text.trim();
+    let t = trim(text);
     let is = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
     if is(&TRUE_WORDS) {
         Some(true)
@@ -71,7 +71,7 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 
 /// Parses a finite decimal number; `NaN`, `inf`, `7,5` and empty text are not numbers.
 pub fn parse_number(text: &str) -> Option<f64> {
-    let t = text.trim();
+    let t = trim(text);
     // Fast path: a few plain digits are exactly the integer they spell.
     if (1..=15).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) {
         return Some(t.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')) as f64);
@@ -94,8 +94,18 @@ pub fn parse_whole(text: &str) -> Option<i64> {
 
 /// True when an adverse-event value reports an event.
 pub fn is_adverse_event(text: &str) -> bool {
-    let t = text.trim();
+    let t = trim(text);
     !(t.is_empty() || NO_EVENT_WORDS.iter().any(|w| t.eq_ignore_ascii_case(w)))
+}
+
+/// `text.trim()`, with a quick way out for the usual field that starts and ends in a visible
+/// ASCII character.
+pub fn trim(text: &str) -> &str {
+    let b = text.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
 }
 
 /// Normalises a condition: trimmed, lower case, each run of white space to one `_`.
@@ -129,7 +139,7 @@ pub enum Threshold {
 impl Threshold {
     /// Parses `2`, `2.5` (points) or `30%` (percent of baseline).
     pub fn parse(text: &str) -> Option<Threshold> {
-        let t = text.trim();
+        let t = trim(text);
         match t.strip_suffix('%') {
             Some(p) => parse_number(p)
                 .filter(|v| *v >= 0.0)

@@ -13,9 +13,10 @@ use polars_buffer::Buffer;
 use polars_parquet::parquet::page::CompressedPage;
 use polars_parquet::parquet::read::get_page_iterator;
 
-use super::{trim, Record, Sink, N_FIELDS};
+use super::{Record, Sink, N_FIELDS};
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::schema::trim;
 use crate::schema::FIELDS;
 
 /// Rows cast to text at a time.

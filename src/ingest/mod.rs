@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::schema::{self, col, FIELDS};
+use crate::schema::{self, col, trim, FIELDS};
 
 mod frame;
 mod parts;
@@ -634,16 +634,6 @@ fn fields<'r>(
         fields[k] = trim(text);
     }
     Ok(fields)
-}
-
-/// `text.trim()`, with a quick way out for the usual field that starts and ends in a visible
-/// ASCII character.
-fn trim(text: &str) -> &str {
-    let b = text.as_bytes();
-    match (b.first(), b.last()) {
-        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => text,
-        _ => text.trim(),
-    }
 }
 
 fn csv_error(path: &str, e: &csv::Error) -> Error {
