@@ -22,7 +22,7 @@ pub fn pipeline(data: &[u8], settings: &Settings) {
     };
     let (_, _, left) = prolo::courses::derive(&mut v, settings);
     v.add_outcome_findings(&d, settings, &left);
-    let _ = prolo::render::findings::json(&v);
+    let _ = prolo::render::findings::json_to(&v, &mut std::io::sink());
     let _ = prolo::render::findings::text(&v);
     drop(v);
     drop(d);

@@ -13,7 +13,10 @@ fn findings(path: &str, parts: usize) -> String {
         let mut v = prolo::validate::validate(&mut d, &settings)?;
         let (_, _, left) = prolo::courses::derive(&mut v, &settings);
         v.add_outcome_findings(&d, &settings, &left);
-        Ok(prolo::render::findings::json(&v))
+        let mut json = Vec::new();
+        // Writing into memory cannot fail.
+        let _ = prolo::render::findings::json_to(&v, &mut json);
+        Ok(json)
     });
     match found {
         Ok(json) => String::from_utf8_lossy(&json).into_owned(),
