@@ -94,44 +94,56 @@ fn moments_by_group_and_k(
     groups: usize,
 ) -> Vec<Vec<describe::Passes>> {
     let (all, points) = (&o.courses[..], &o.points);
-    // One cell a group and k, group after group: cell `group * width + k`.
-    let width = points.k.iter().max().map_or(0, |&k| k as usize + 1);
-    let mut cells = vec![describe::Passes::default(); groups * width];
-    each_point(all, group_of, points, width, &mut |cell, s| {
+    // Each group's cells, one a k up to the most any of its courses reached (a course's
+    // last point, k ascending), end to end: group g's cell for k is `starts[g] + k`.
+    let mut widths = vec![0usize; groups];
+    for c in all {
+        let (from, to) = (c.trajectory.0 as usize, c.trajectory.1 as usize);
+        if to > from {
+            let width = points.k[to - 1] as usize + 1;
+            widths[0] = widths[0].max(width);
+            if let Some(i) = group_of.get(c.condition as usize).copied().flatten() {
+                widths[i] = widths[i].max(width);
+            }
+        }
+    }
+    let starts: Vec<usize> = (widths.iter())
+        .scan(0, |at, &w| Some(std::mem::replace(at, *at + w)))
+        .collect();
+    let mut cells = vec![describe::Passes::default(); widths.iter().sum()];
+    each_point(all, group_of, points, &starts, &mut |cell, s| {
         cells[cell].first(s)
     });
     cells.iter_mut().for_each(describe::Passes::end_first);
-    each_point(all, group_of, points, width, &mut |cell, s| {
+    each_point(all, group_of, points, &starts, &mut |cell, s| {
         cells[cell].second(s)
     });
     cells.iter_mut().for_each(describe::Passes::end_second);
-    each_point(all, group_of, points, width, &mut |cell, s| {
+    each_point(all, group_of, points, &starts, &mut |cell, s| {
         cells[cell].third(s)
     });
-    let mut by_k: Vec<Vec<describe::Passes>> = vec![Vec::new(); groups];
-    for (group, row) in by_k.iter_mut().zip(cells.chunks(width.max(1))) {
-        *group = row.to_vec();
-    }
-    by_k
+    (starts.iter().zip(&widths))
+        .map(|(&start, &width)| cells[start..start + width].to_vec())
+        .collect()
 }
 
 /// Calls `f(cell, score)` for every point of `all`, in course order, with the cell of "all"
-/// (group 0) and then that of the course's condition (`group_of`), if it has one; cell
-/// `group * width + k`.
+/// (group 0) and then that of the course's condition (`group_of`), if it has one; group g's
+/// cell for k is `starts[g] + k`.
 fn each_point(
     all: &[CourseOutcome],
     group_of: &[Option<usize>],
     points: &Points,
-    width: usize,
+    starts: &[usize],
     f: &mut impl FnMut(usize, f64),
 ) {
     for c in all {
         let other = group_of.get(c.condition as usize).copied().flatten();
         let range = c.trajectory.0 as usize..c.trajectory.1 as usize;
         for (&k, &s) in points.k[range.clone()].iter().zip(&points.score[range]) {
-            f(k as usize, s);
+            f(starts[0] + k as usize, s);
             if let Some(i) = other {
-                f(i * width + k as usize, s);
+                f(starts[i] + k as usize, s);
             }
         }
     }
@@ -196,7 +208,7 @@ mod tests {
                 }
             }
             for g in 0..4 {
-                prop_assert!(walked[g].len() >= gathered[g].len());
+                prop_assert_eq!(walked[g].len(), gathered[g].len());
                 for (k, cell) in walked[g].iter().enumerate() {
                     let scores = gathered[g].get(k).map_or(&[][..], |s| &s[..]);
                     let bits = |m: describe::Moments| {
