@@ -134,7 +134,9 @@ pub fn derive(
     v: &mut Validated,
     settings: &Settings,
 ) -> (Vec<OutcomeCourses>, Vec<Tally>, LeftOut) {
-    derive_in_blocks(v, settings, BLOCK)
+    // At least two blocks, so that both threads have courses to walk.
+    let block = BLOCK.min(v.records.len().div_ceil(2)).max(1);
+    derive_in_blocks(v, settings, block)
 }
 
 /// [`derive`], cutting the encounters into blocks of about `block`.
