@@ -78,7 +78,7 @@ pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
 fn row(
     v: &Validated,
     groups: &[Groups],
-    name: &String,
+    name: &str,
     courses: &[&crate::validate::Course],
 ) -> Table1Row {
     let ages: Vec<f64> = courses
@@ -136,7 +136,7 @@ fn row(
         })
         .collect();
     Table1Row {
-        condition: name.clone(),
+        condition: name.to_string(),
         courses: Some(courses.len() as u64),
         age_n: Some(ages.n as u64),
         age_mean: ages.mean,
