@@ -124,9 +124,9 @@ pub fn is_responder(instrument: &Instrument, baseline: f64, improvement: f64) ->
 
 /// Derives every outcome of every valid course and records the outcome exclusions.
 ///
-/// Takes `v`'s encounters and lets go of them as it derives (they are cut into blocks of
-/// courses, each given back once walked), so that the encounters and the results are not
-/// held whole at once; `v.records` is left empty.
+/// Takes `v`'s encounters and lets go of them as it derives (the memory of each block of
+/// courses is given back to the system once walked), so that the encounters and the results
+/// are not held whole at once; `v.records` is left empty.
 ///
 /// Also returns each course's [`Tally`] (in course order) and each course left out of an
 /// outcome, as (course, reason, outcome).
@@ -139,7 +139,7 @@ pub fn derive(
     derive_in_blocks(v, settings, block)
 }
 
-/// [`derive`], cutting the encounters into blocks of about `block`.
+/// [`derive`], walking the encounters in blocks of about `block`.
 fn derive_in_blocks(
     v: &mut Validated,
     settings: &Settings,
@@ -147,11 +147,11 @@ fn derive_in_blocks(
 ) -> (Vec<OutcomeCourses>, Vec<Tally>, LeftOut) {
     let measured = measured(v, settings);
     let outcomes = outcomes(&measured);
-    let records = std::mem::take(&mut v.records);
-    let mut first = cut(&v.courses, records, block);
+    let mut records = std::mem::take(&mut v.records);
+    let mut first = cut(&v.courses, &mut records, block);
     // The halves meet at the block boundary nearest the middle of the encounters.
     let half = v.courses.last().map_or(0, |c| c.end / 2);
-    let second = first.split_off(first.partition_point(|b| b.start + b.rows.len() / 2 < half));
+    let second = first.split_off(first.partition_point(|b| b.start + b.rows().len() / 2 < half));
     let mid = second.first().map_or(v.courses.len(), |b| b.courses.start);
     let mut tallies = vec![Tally::default(); v.courses.len()];
     let (result, left_out, found) = derive_some(
@@ -163,6 +163,7 @@ fn derive_in_blocks(
         [first, second],
         Keep::Outcomes(&mut tallies),
     );
+    drop(records);
     for (key, n) in found {
         v.add_excluded(key, n);
     }
@@ -211,7 +212,13 @@ enum Keep<'t> {
 struct Block<'a> {
     courses: std::ops::Range<usize>,
     start: usize,
-    rows: std::borrow::Cow<'a, [Encounter]>,
+    rows: Rows<'a>,
+}
+
+/// A block's encounters: only read, or given back to the system once walked.
+enum Rows<'a> {
+    Read(&'a [Encounter]),
+    GivenBack(&'a mut [Encounter]),
 }
 
 impl<'a> Block<'a> {
@@ -219,66 +226,108 @@ impl<'a> Block<'a> {
         Block {
             courses,
             start,
-            rows: std::borrow::Cow::Borrowed(rows),
+            rows: Rows::Read(rows),
+        }
+    }
+
+    fn rows(&self) -> &[Encounter] {
+        match &self.rows {
+            Rows::Read(rows) => rows,
+            Rows::GivenBack(rows) => rows,
         }
     }
 
     /// The encounters of `course`, one of this block's.
     fn rows_of(&self, course: &Course) -> &[Encounter] {
-        &self.rows[course.start - self.start..course.end - self.start]
+        &self.rows()[course.start - self.start..course.end - self.start]
+    }
+
+    /// Done with: the memory of a block to give back is returned to the system.
+    fn done(self) {
+        if let Rows::GivenBack(rows) = self.rows {
+            give_back(rows);
+        }
     }
 }
 
-/// About this many encounters (24 MiB) make a block: above glibc's mmap threshold as prolo
-/// sets it (8 MiB, in `main`), so that a block's memory is given back when it is freed.
-const BLOCK: usize = 1 << 20;
-
-/// Cuts `records`, the encounters of `courses`, into blocks of whole courses of about
-/// `block` encounters, from the last: each block is moved out and the room it took given
-/// back before the next is cut, so that no encounter is held twice for longer than a block.
-fn cut(courses: &[Course], mut records: Vec<Encounter>, block: usize) -> Vec<Block<'static>> {
-    let mut blocks = Vec::new();
-    let mut end = courses.len();
-    while end > 0 {
-        // The first course that starts at least `block` encounters before the end, or the last
-        // course where one course holds more.
-        let from = records.len().saturating_sub(block);
-        let first = courses[..end]
-            .partition_point(|c| c.start < from)
-            .min(end - 1);
-        let start = courses[first].start;
-        let rows = if first == 0 {
-            std::mem::take(&mut records)
-        } else {
-            let rows = records.split_off(start);
-            records.shrink_to_fit();
-            rows
-        };
-        blocks.push(Block {
-            courses: first..end,
-            start,
-            rows: std::borrow::Cow::Owned(rows),
-        });
-        end = first;
-    }
-    blocks.reverse();
-    blocks
-}
-
-/// The courses each function instrument was measured in.
-fn measured(v: &Validated, settings: &Settings) -> Vec<Vec<u32>> {
-    let mut measured: Vec<Vec<u32>> = vec![Vec::new(); settings.instruments.len()];
-    for (index, course) in v.courses.iter().enumerate() {
-        for e in &v.records[course.start..course.end] {
-            if !e.function.is_nan() {
-                let m = &mut measured[e.instrument as usize];
-                if m.last() != Some(&(index as u32)) {
-                    m.push(index as u32);
-                }
+/// Returns the memory of the whole pages inside `rows` to the system (Linux; elsewhere the
+/// memory is given back when the encounters are dropped). Their values are zeros from then
+/// on, which the caller never reads (and which would be a valid encounter).
+fn give_back(rows: &mut [Encounter]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let begin = rows.as_mut_ptr() as usize;
+        let end = begin + std::mem::size_of_val(rows);
+        let (first, last) = (begin.next_multiple_of(PAGE), end / PAGE * PAGE);
+        if first < last {
+            // SAFETY: the pages from `first` to `last` lie inside `rows`, which this function
+            // borrows exclusively; MADV_DONTNEED on private anonymous memory (what the
+            // allocator maps) leaves them mapped, reading as zeros, and every bit pattern of
+            // zeros is a valid `Encounter` (numbers and flags). A failure changes nothing.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_DONTNEED,
+                );
             }
         }
     }
-    measured
+    #[cfg(not(target_os = "linux"))]
+    let _ = rows;
+}
+
+/// About this many encounters (24 MiB) make a block: the memory of each is given back once
+/// it is walked.
+const BLOCK: usize = 1 << 20;
+
+/// Cuts `records`, the encounters of `courses`, into blocks of whole courses of about
+/// `block` encounters (a course longer than `block` is a block of its own).
+fn cut<'a>(courses: &[Course], records: &'a mut [Encounter], block: usize) -> Vec<Block<'a>> {
+    let mut blocks = Vec::new();
+    let mut rest = records;
+    let (mut first, mut at) = (0, 0usize);
+    while first < courses.len() {
+        // The courses that start less than `block` encounters after this one's start: at
+        // least this one.
+        let end = first + courses[first..].partition_point(|c| c.start < at.saturating_add(block));
+        let stop = courses[end - 1].end;
+        let (rows, tail) = std::mem::take(&mut rest).split_at_mut(stop - at);
+        blocks.push(Block {
+            courses: first..end,
+            start: at,
+            rows: Rows::GivenBack(rows),
+        });
+        (rest, first, at) = (tail, end, stop);
+    }
+    blocks
+}
+
+/// The courses each function instrument was measured in (the two halves of the courses
+/// on two threads).
+fn measured(v: &Validated, settings: &Settings) -> Vec<Vec<u32>> {
+    let of = |courses: std::ops::Range<usize>| {
+        let mut measured: Vec<Vec<u32>> = vec![Vec::new(); settings.instruments.len()];
+        for index in courses {
+            let course = &v.courses[index];
+            for e in &v.records[course.start..course.end] {
+                if !e.function.is_nan() {
+                    let m = &mut measured[e.instrument as usize];
+                    if m.last() != Some(&(index as u32)) {
+                        m.push(index as u32);
+                    }
+                }
+            }
+        }
+        measured
+    };
+    let n = v.courses.len();
+    let (mut first, second) = rayon::join(|| of(0..n / 2), || of(n / 2..n));
+    for (a, b) in first.iter_mut().zip(second) {
+        a.extend(b);
+    }
+    first
 }
 
 /// Pain, then each function instrument measured in some course.
@@ -593,6 +642,7 @@ fn walk(
                 }
             }
         }
+        block.done();
     }
     shares.into_iter().map(Share::done).collect()
 }
@@ -714,6 +764,41 @@ mod tests {
         assert_eq!(reasons(&left), reasons(&derived));
         assert_eq!(a.excluded, b.excluded);
     }
+    #[test]
+    fn giving_back_a_block_touches_nothing_outside_it() {
+        let one = Encounter {
+            pain: 1.0,
+            function: 2.0,
+            day: 3,
+            instrument: 4,
+            injection: true,
+            adverse: true,
+        };
+        // Ranges that start and end inside pages, on page bounds, cover none or many pages.
+        for (a, b) in [
+            (0, 0),
+            (1, 170),
+            (3, 700),
+            (171, 5000),
+            (0, 6000),
+            (5999, 6000),
+        ] {
+            let mut rows = vec![one; 6000];
+            give_back(&mut rows[a..b]);
+            for (i, e) in rows.iter().enumerate() {
+                assert!(
+                    (a..b).contains(&i) || *e == one,
+                    "encounter {i} changed, giving back {a}..{b}"
+                );
+            }
+            // The whole pages inside a range of 171 pages' worth are given back (Linux).
+            #[cfg(target_os = "linux")]
+            if b - a > 1000 {
+                assert!(rows[a..b].iter().any(|e| e.pain == 0.0), "{a}..{b}");
+            }
+        }
+    }
+
     #[test]
     fn blocks_of_any_size_derive_the_same_outcomes() {
         let settings = Settings::default();

@@ -177,14 +177,29 @@ impl Drop for Progress {
 pub struct Timings {
     start: Option<std::time::Instant>,
     last: std::time::Instant,
+    /// Processor time of the whole process (every thread) when the previous phase ended.
+    cpu: Option<f64>,
+}
+
+/// Processor time (user and system, every thread) the process has used, in seconds, where
+/// the system tells it (`/proc/self/stat`, in ticks of 1/100 s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 impl Timings {
     pub fn start() -> Timings {
         let now = std::time::Instant::now();
+        let start = std::env::var_os("PROLO_TIMINGS").map(|_| now);
         Timings {
-            start: std::env::var_os("PROLO_TIMINGS").map(|_| now),
+            start,
             last: now,
+            cpu: start.and_then(|_| cpu_seconds()),
         }
     }
 
@@ -207,12 +222,19 @@ impl Timings {
                 _ => String::new(),
             };
             let _ = std::fs::write("/proc/self/clear_refs", "5");
+            // Processor time over wall time: how many cores the phase kept busy.
+            let cpu_now = cpu_seconds();
+            let cpu = match (cpu_now, self.cpu) {
+                (Some(now), Some(before)) => format!(", cpu {:.2} s", now - before),
+                _ => String::new(),
+            };
             eprintln!(
-                "prolo: {name:<12} {:>8.3} s (total {:.3} s{peak})",
+                "prolo: {name:<12} {:>8.3} s (total {:.3} s{cpu}{peak})",
                 (now - self.last).as_secs_f64(),
                 (now - start).as_secs_f64()
             );
             self.last = now;
+            self.cpu = cpu_now;
         }
     }
 }
