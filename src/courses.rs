@@ -764,6 +764,7 @@ mod tests {
         assert_eq!(reasons(&left), reasons(&derived));
         assert_eq!(a.excluded, b.excluded);
     }
+
     #[test]
     fn giving_back_a_block_touches_nothing_outside_it() {
         let one = Encounter {
