@@ -10,8 +10,9 @@ fn main() -> ExitCode {
     // glibc serves a large allocation with its own mapping, given back when it is freed, but
     // raises the size it calls large (up to 32 MiB) each time such a mapping is freed; blocks
     // below it then come from the heap, which keeps freed memory. A fixed 8 MiB keeps what
-    // prolo lets go of in large pieces (the encounters, in 24 MiB blocks as they are
-    // derived) given back, while smaller working lists still reuse the heap's memory.
+    // prolo lets go of in large pieces (a part's rows as they are joined, the points after
+    // the trajectory, the analyses' lists) given back, while smaller working lists still
+    // reuse the heap's memory.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt sets one of glibc's allocator parameters; no other thread runs yet.
     unsafe {
