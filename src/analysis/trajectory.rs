@@ -102,7 +102,7 @@ fn moments_by_group_and_k(
         if to > from {
             let width = points.k[to - 1] as usize + 1;
             widths[0] = widths[0].max(width);
-            if let Some(i) = group_of.get(c.condition as usize).copied().flatten() {
+            if let Some(i) = condition_group(group_of, c) {
                 widths[i] = widths[i].max(width);
             }
         }
@@ -127,6 +127,11 @@ fn moments_by_group_and_k(
         .collect()
 }
 
+/// The group of course `c`'s condition, if it has one of its own (`group_of`).
+fn condition_group(group_of: &[Option<usize>], c: &CourseOutcome) -> Option<usize> {
+    group_of.get(c.condition as usize).copied().flatten()
+}
+
 /// Calls `f(cell, score)` for every point of `all`, in course order, with the cell of "all"
 /// (group 0) and then that of the course's condition (`group_of`), if it has one; group g's
 /// cell for k is `starts[g] + k`.
@@ -138,7 +143,7 @@ fn each_point(
     f: &mut impl FnMut(usize, f64),
 ) {
     for c in all {
-        let other = group_of.get(c.condition as usize).copied().flatten();
+        let other = condition_group(group_of, c);
         let range = c.trajectory.0 as usize..c.trajectory.1 as usize;
         for (&k, &s) in points.k[range.clone()].iter().zip(&points.score[range]) {
             f(starts[0] + k as usize, s);
