@@ -27,6 +27,8 @@ pub(crate) struct ParquetSource {
     pub(super) raw: Buffer<u8>,
     /// The file's metadata, read once.
     pub(super) meta: FileMetadataRef,
+    /// The same without its row groups: each group is read with its own metadata.
+    pub(super) bare: FileMetadata,
     /// (field, column of the file) of each field the file has.
     pub(super) plan: Vec<(usize, String)>,
     /// (first row, rows) of each row group.
@@ -581,11 +583,12 @@ pub(super) fn stream(
         .min(src.groups.len())
         .max(1);
     // A row group goes to the part its first row falls in.
-    let mut runs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); parts];
-    for &g in &src.groups {
-        let part = (g.0 as u128 * parts as u128 / rows.max(1) as u128) as usize;
+    let mut runs: Vec<Vec<usize>> = vec![Vec::new(); parts];
+    for (g, &(first, _)) in src.groups.iter().enumerate() {
+        let part = (first as u128 * parts as u128 / rows.max(1) as u128) as usize;
         runs[part.min(parts - 1)].push(g);
     }
+    let first = |g: usize| src.groups[g].0;
     // The Parquet reader can panic on damaged data (found by fuzzing): such a file is
     // invalid data, not a crash. The default panic message is kept off stderr meanwhile.
     let hook = std::panic::take_hook();
@@ -593,7 +596,7 @@ pub(super) fn stream(
     let read = if parts < 2 {
         runs.iter()
             .flatten()
-            .try_for_each(|&g| feed(index, &group(path, src, g)?, g.0, sink))
+            .try_for_each(|&g| feed(index, &group(path, src, g)?, first(g), sink))
     } else {
         let forks = std::thread::scope(|scope| {
             let threads: Vec<_> = runs
@@ -602,7 +605,7 @@ pub(super) fn stream(
                     let mut part = sink.fork(parts);
                     scope.spawn(move || -> Result<_> {
                         for &g in run {
-                            feed(index, &group(path, src, g)?, g.0, &mut part)?;
+                            feed(index, &group(path, src, g)?, first(g), &mut part)?;
                         }
                         Ok(part)
                     })
@@ -629,15 +632,21 @@ fn damaged(path: &str) -> Error {
     ))
 }
 
-/// Row group `(start, rows)` of `src`, decoded, with one column per field in [`FIELDS`]
-/// order (all null where the file lacks the field).
-fn group(path: &str, src: &ParquetSource, (start, rows): (usize, usize)) -> Result<DataFrame> {
+/// Row group `g` of `src`, decoded, with one column per field in [`FIELDS`] order (all null
+/// where the file lacks the field).
+fn group(path: &str, src: &ParquetSource, g: usize) -> Result<DataFrame> {
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // Metadata holding this row group alone. Given the whole file's metadata and a slice,
+        // polars builds an empty column (a page reader and a decompressor each) for every
+        // group before the slice, so reading all groups this way took time quadratic in their
+        // number: 56,774 zstd contexts for a file of 101 groups and 12 columns.
+        let mut meta = src.bare.clone();
+        meta.row_groups.push(src.meta.row_groups[g].clone());
+        meta.num_rows = src.groups[g].1;
         let mut reader = ParquetReader::new(Cursor::new(&src.raw[..]));
-        reader.set_metadata(src.meta.clone());
+        reader.set_metadata(Arc::new(meta));
         reader
             .with_columns(Some(src.plan.iter().map(|(_, c)| c.clone()).collect()))
-            .with_slice(Some((start, rows)))
             .read_parallel(ParallelStrategy::None)
             .finish()
     }));

@@ -920,9 +920,14 @@ impl File<'_> {
             header,
             bytes_read: 0,
         };
+        let bare = FileMetadata {
+            row_groups: Vec::new(),
+            ..(*meta).clone()
+        };
         let source = frame::ParquetSource {
             raw,
             meta,
+            bare,
             plan,
             groups,
         };
