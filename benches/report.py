@@ -5,7 +5,7 @@ Usage: report.py WORK_DIR OUT.md   (standard library only)
 
 WORK_DIR holds what run.sh wrote:
   times.tsv      tool, size, status, walls (s, comma-separated), peak RSS (KiB, comma-separated)
-  datasets.tsv   size, rows, CSV bytes, Parquet bytes
+  datasets.tsv   size, rows, CSV bytes, Parquet bytes, typed Parquet bytes (or -)
   agreement.tsv  size, peer, verdict
   notes.txt      one note a line (skipped peers, failures)
   machine.tsv    key, value (machine, versions, command)
@@ -18,7 +18,8 @@ from pathlib import Path
 TOOLS = [
     ("prolo-validate", "prolo validate (CSV)"),
     ("prolo-analyze-csv", "prolo analyze (CSV)"),
-    ("prolo-analyze-parquet", "prolo analyze (Parquet)"),
+    ("prolo-analyze-parquet", "prolo analyze (Parquet, text columns)"),
+    ("prolo-analyze-typed-parquet", "prolo analyze (Parquet, typed columns)"),
     ("polars-read", "polars read_csv (floor)"),
     ("duckdb-change", "DuckDB change by condition"),
     ("pandas-pipeline", "pandas + SciPy + lifelines"),
@@ -30,6 +31,7 @@ RATIOS = [
     ("DuckDB / prolo analyze", "duckdb-change", "prolo-analyze-csv", "time", 2.0, ">="),
     ("prolo analyze / polars read", "prolo-analyze-csv", "polars-read", "time", 1.5, "<="),
     ("prolo analyze CSV / Parquet", "prolo-analyze-csv", "prolo-analyze-parquet", "time", 3.0, ">="),
+    ("prolo analyze CSV / typed Parquet", "prolo-analyze-csv", "prolo-analyze-typed-parquet", "time", 3.0, ">="),
     ("prolo analyze peak memory / CSV size", "prolo-analyze-csv", "csv-bytes", "memory", 1.0, "<"),
 ]
 
@@ -101,12 +103,18 @@ def main():
             verdict = "met" if met else "missed"
             ratio_lines.append(f"| {fmt_size(size)} | {label} | {value:.2f} | {better} {target:g}: {verdict} |")
 
-    data_lines = ["| courses | rows | CSV (MiB) | Parquet (MiB) |", "| ---: | ---: | ---: | ---: |"]
+    data_lines = [
+        "| courses | rows | CSV (MiB) | Parquet, text columns (MiB) | Parquet, typed columns (MiB) |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    mib_of = lambda b: f"{int(b) / 2**20:,.1f}" if b != "-" else "-"
     for size in sizes:
         if size in datasets:
-            _, rows, csv_bytes, pq_bytes = datasets[size]
-            pq = f"{int(pq_bytes) / 2**20:,.1f}" if pq_bytes != "-" else "-"
-            data_lines.append(f"| {fmt_size(size)} | {int(rows):,} | {int(csv_bytes) / 2**20:,.1f} | {pq} |")
+            _, rows, csv_bytes, pq_bytes, *typed = datasets[size]
+            typed = typed[0] if typed else "-"
+            data_lines.append(
+                f"| {fmt_size(size)} | {int(rows):,} | {mib_of(csv_bytes)} | {mib_of(pq_bytes)} | {mib_of(typed)} |"
+            )
 
     agreement = [f"- {fmt_size(size)} courses, {peer}: {verdict}" for size, peer, verdict in read_tsv(work / "agreement.tsv")]
 
@@ -129,7 +137,7 @@ def main():
         "",
         *versions,
         "",
-        "## Data sets (`prolo synth --seed 1`)",
+        "## Data sets (`prolo synth --seed 1`; the typed Parquet copy written by polars from the CSV)",
         "",
         *data_lines,
         "",
@@ -145,7 +153,7 @@ def main():
         "",
         "Pain change by condition (n and mean change) and, for pandas, the Kaplan-Meier median and response by "
         "3 injections, compared with prolo's `summary.json` (relative tolerance 1e-6); and prolo's results "
-        "from the Parquet copy compared with those from the CSV:",
+        "from the Parquet copies compared with those from the CSV:",
         "",
         *(agreement or ["- not checked"]),
         "",
@@ -156,15 +164,15 @@ def main():
 
     # The same on the terminal, compactly.
     print()
-    print(f"{'tool':<30} {'courses':>10} {'median s':>9} {'peak MiB':>9}")
+    print(f"{'tool':<40} {'courses':>10} {'median s':>9} {'peak MiB':>9}")
     for size in sizes:
         for tool, label in TOOLS:
             if (tool, size) in times:
                 status, wall, mib, _ = times[(tool, size)]
                 if status == "ok":
-                    print(f"{label:<30} {int(size):>10,} {wall:>9.2f} {mib:>9,.0f}")
+                    print(f"{label:<40} {int(size):>10,} {wall:>9.2f} {mib:>9,.0f}")
                 else:
-                    print(f"{label:<30} {int(size):>10,} {status:>9}")
+                    print(f"{label:<40} {int(size):>10,} {status:>9}")
     print()
     for line in ratio_lines[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]

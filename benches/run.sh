@@ -106,9 +106,6 @@ make_data() { # make_data COURSES FILE
 for n in "${SIZE_LIST[@]}"; do
     make_data "$n" "$DATA/courses_$n.csv"
     make_data "$n" "$DATA/courses_$n.parquet"
-    rows=$(($(wc -l <"$DATA/courses_$n.csv") - 1))
-    printf '%s\t%s\t%s\t%s\n' "$n" "$rows" "$(stat -c %s "$DATA/courses_$n.csv")" \
-        "$(stat -c %s "$DATA/courses_$n.parquet")" >>"$WORK/datasets.tsv"
 done
 
 # --- 4. peers --------------------------------------------------------------------------
@@ -145,6 +142,27 @@ if [[ -x "$PY" ]]; then
     "$PY" -c 'import polars' 2>/dev/null && HAVE_POLARS=1 ||
         note "polars peer skipped: polars did not install (see $LOGS/pip.log)"
 fi
+
+# The typed Parquet copy (numbers as numbers, as pandas or polars write it) needs polars.
+make_typed() { # make_typed CSV FILE
+    [[ -s "$2" ]] && return
+    local part="$DATA/partial-$$.typed.parquet"
+    say "making $(basename "$2") (polars: read_csv, write_parquet)"
+    "$PY" "$PEERS/typed_parquet.py" "$1" "$part" >"$LOGS/typed-parquet.log" 2>&1 || {
+        rm -f "$part"
+        note "could not write the typed Parquet copy of $(basename "$1") (see $LOGS/typed-parquet.log)"
+        return
+    }
+    mv "$part" "$2"
+}
+for n in "${SIZE_LIST[@]}"; do
+    [[ $HAVE_POLARS == 1 ]] && make_typed "$DATA/courses_$n.csv" "$DATA/courses_$n.typed.parquet"
+    rows=$(($(wc -l <"$DATA/courses_$n.csv") - 1))
+    typed="-"
+    [[ -s "$DATA/courses_$n.typed.parquet" ]] && typed="$(stat -c %s "$DATA/courses_$n.typed.parquet")"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$rows" "$(stat -c %s "$DATA/courses_$n.csv")" \
+        "$(stat -c %s "$DATA/courses_$n.parquet")" "$typed" >>"$WORK/datasets.tsv"
+done
 
 # --- 5. machine and versions -----------------------------------------------------------
 {
@@ -209,13 +227,19 @@ for n in "${SIZE_LIST[@]}"; do
     parquet="$DATA/courses_$n.parquet"
     out_csv="$DATA/out-$n-csv"
     out_parquet="$DATA/out-$n-parquet"
+    typed="$DATA/courses_$n.typed.parquet"
+    out_typed="$DATA/out-$n-typed-parquet"
     cat "$csv" "$parquet" >/dev/null # same warm page cache for every tool
+    [[ -s "$typed" ]] && cat "$typed" >/dev/null
     say "== $n courses: $(basename "$csv") ($(du -h "$csv" | cut -f1)), $RUNS run(s) each"
 
     # validate exits 3 when the data have errors; synthetic data have none, but that is not a failure.
     measure prolo-validate "$n" "0 3" -- "$PROLO" validate "$csv" || true
     measure prolo-analyze-csv "$n" "0" -- "$PROLO" analyze "$csv" --out "$out_csv" || true
     measure prolo-analyze-parquet "$n" "0" -- "$PROLO" analyze "$parquet" --out "$out_parquet" || true
+    if [[ -s "$typed" ]]; then
+        measure prolo-analyze-typed-parquet "$n" "0" -- "$PROLO" analyze "$typed" --out "$out_typed" || true
+    fi
     if [[ $HAVE_POLARS == 1 ]]; then
         measure polars-read "$n" "0" -- "$PY" "$PEERS/polars_read.py" "$csv" || true
     fi
@@ -233,6 +257,8 @@ for n in "${SIZE_LIST[@]}"; do
             agree "$n" "pandas" "$LOGS/pandas-pipeline-$n.log" "$out_csv/summary.json"
         [[ -s "$out_parquet/summary.json" ]] &&
             agree "$n" "prolo on the Parquet copy" "--same" "$out_csv/summary.json" "$out_parquet/summary.json"
+        [[ -s "$out_typed/summary.json" ]] &&
+            agree "$n" "prolo on the typed Parquet copy" "--same" "$out_csv/summary.json" "$out_typed/summary.json"
         true
     fi
 done
