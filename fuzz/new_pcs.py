@@ -18,7 +18,8 @@ at and its kind:
 - `INPUT`: everything else: prolo's code and the parsers' (polars, csv, flate2, ...).
 
 Each PC is also given its owner: the innermost frame outside Rust's standard library
-(`prolo` for src/, else the crate's name), or `std`. Only `INPUT` and `hash` lines are
+(`prolo` for src/, else the crate's name), marked `(std)` when the PC itself is in a
+standard-library function inlined there (a Unicode table lookup, a copy, a sort). Only `INPUT` and `hash` lines are
 printed, unless `--all`; the count of each kind, and of `INPUT` PCs by owner, goes to
 stderr. The fuzz campaign is judged on `INPUT` PCs (fuzz/README.md, "When to stop").
 """
@@ -78,7 +79,7 @@ def main():
             where = " ".join(f"{f} {loc}" for f, loc in frames)
             kind = "sched" if SCHED.search(where) else "hash" if re.search(r"hashbrown|bitmask\.rs", where) else "INPUT"
             counts[kind] += 1
-            who = owner(frames)
+            who = owner(frames) + (" (std)" if "/rustc/" in frames[0][1] else "")
             if kind == "INPUT":
                 owners[who] = owners.get(who, 0) + 1
             if kind != "sched" or "--all" in sys.argv:
