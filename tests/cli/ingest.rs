@@ -151,6 +151,52 @@ fn parquet_reads_like_csv() {
     }
 }
 
+/// A Parquet file of many row groups names every finding by the line its CSV would have:
+/// each row group is read on its own, and its rows keep their place in the file.
+#[test]
+fn parquet_findings_in_later_row_groups_name_the_lines_of_the_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/sample_defects.csv");
+    let pq = dir.path().join("defects.parquet");
+    {
+        use polars::prelude::*;
+        let mut frame = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(csv.clone()))
+            .unwrap()
+            .finish()
+            .unwrap();
+        assert!(frame.height() > 600);
+        ParquetWriter::new(std::fs::File::create(&pq).unwrap())
+            .with_row_group_size(Some(50))
+            .finish(&mut frame)
+            .unwrap();
+    }
+    let findings = |path: &Path, parts: &str| {
+        let out = prolo()
+            .args(["validate", "--format", "json"])
+            .arg(path)
+            .env("PROLO_PARTS", parts)
+            .output()
+            .unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut list = v["findings"].take();
+        for f in list.as_array_mut().unwrap() {
+            f.as_object_mut().unwrap().remove("file");
+        }
+        list
+    };
+    let want = findings(&csv, "1");
+    let lines: Vec<u64> = (want.as_array().unwrap().iter())
+        .filter_map(|f| f["line"].as_u64())
+        .collect();
+    assert!(lines.iter().any(|&l| l > 500), "{lines:?}");
+    for parts in ["1", "3"] {
+        assert_eq!(findings(&pq, parts), want, "in {parts} parts");
+    }
+}
+
 #[test]
 fn config_maps_columns_and_adds_instruments() {
     let dir = tempfile::tempdir().unwrap();
