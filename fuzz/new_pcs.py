@@ -19,9 +19,9 @@ at and its kind:
 
 Each PC is also given its owner: the innermost frame outside Rust's standard library
 (`prolo` for src/, else the crate's name), marked `(std)` when the PC itself is in a
-standard-library function inlined there (a Unicode table lookup, a copy, a sort). Only `INPUT` and `hash` lines are
-printed, unless `--all`; the count of each kind, and of `INPUT` PCs by owner, goes to
-stderr. The fuzz campaign is judged on `INPUT` PCs (fuzz/README.md, "When to stop").
+standard-library function inlined there (a Unicode table lookup, a copy, a sort). Only
+`INPUT` and `hash` lines are printed, unless `--all`; the count of each kind, and of
+`INPUT` PCs by owner, goes to stderr. The fuzz campaign is judged on `INPUT` PCs (fuzz/README.md, "When to stop").
 """
 
 import re

@@ -115,20 +115,8 @@ fn parquet_reads_like_csv() {
     // results; and read in parts at once, every byte of the findings and the summary is the
     // same.
     let typed = dir.path().join("typed.parquet");
-    {
-        use polars::prelude::*;
-        let mut frame = CsvReadOptions::default()
-            .with_has_header(true)
-            .try_into_reader_with_file_path(Some(csv.clone()))
-            .unwrap()
-            .finish()
-            .unwrap();
-        assert!(frame.column("pain").unwrap().dtype().is_primitive_numeric());
-        ParquetWriter::new(std::fs::File::create(&typed).unwrap())
-            .with_row_group_size(Some(50))
-            .finish(&mut frame)
-            .unwrap();
-    }
+    let frame = parquet_of(&csv, &typed, true);
+    assert!(frame.column("pain").unwrap().dtype().is_primitive_numeric());
     assert_eq!(results(analyze_json(&[typed.to_str().unwrap()], None)), a);
     let typed = typed.to_str().unwrap();
     for args in [
@@ -151,6 +139,24 @@ fn parquet_reads_like_csv() {
     }
 }
 
+/// Writes the CSV file `csv` as Parquet at `out` in row groups of 50 rows, with the column
+/// types polars infers (`typed`) or every column as text; returns what was written.
+fn parquet_of(csv: &Path, out: &Path, typed: bool) -> polars::prelude::DataFrame {
+    use polars::prelude::*;
+    let mut frame = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(if typed { Some(100) } else { Some(0) })
+        .try_into_reader_with_file_path(Some(csv.to_path_buf()))
+        .unwrap()
+        .finish()
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(out).unwrap())
+        .with_row_group_size(Some(50))
+        .finish(&mut frame)
+        .unwrap();
+    frame
+}
+
 /// A Parquet file of many row groups names every finding by the line its CSV would have:
 /// each row group is read on its own, and its rows keep their place in the file.
 #[test]
@@ -158,21 +164,7 @@ fn parquet_findings_in_later_row_groups_name_the_lines_of_the_csv() {
     let dir = tempfile::tempdir().unwrap();
     let csv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/sample_defects.csv");
     let pq = dir.path().join("defects.parquet");
-    {
-        use polars::prelude::*;
-        let mut frame = CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .try_into_reader_with_file_path(Some(csv.clone()))
-            .unwrap()
-            .finish()
-            .unwrap();
-        assert!(frame.height() > 600);
-        ParquetWriter::new(std::fs::File::create(&pq).unwrap())
-            .with_row_group_size(Some(50))
-            .finish(&mut frame)
-            .unwrap();
-    }
+    assert!(parquet_of(&csv, &pq, false).height() > 600);
     let findings = |path: &Path, parts: &str| {
         let out = prolo()
             .args(["validate", "--format", "json"])
