@@ -50,6 +50,8 @@ pub struct LogRankRow {
     pub df: Option<f64>,
     pub p: Option<f64>,
     pub conditions: u64,
+    /// Withheld: a condition it compares has fewer courses than the small-cell threshold.
+    pub suppressed: bool,
 }
 
 /// The Kruskal–Wallis test across conditions (R `kruskal.test`).
@@ -61,6 +63,8 @@ pub struct KruskalRow {
     pub df: Option<f64>,
     pub p: Option<f64>,
     pub conditions: u64,
+    /// Withheld: a condition it compares has fewer courses than the small-cell threshold.
+    pub suppressed: bool,
 }
 
 /// Kaplan–Meier per group, and a log-rank test across conditions per outcome (the groups and
@@ -116,6 +120,7 @@ fn logrank_row(g: &Groups) -> Option<LogRankRow> {
         ),
         p: lr.as_ref().and_then(|l| finite(l.p)),
         conditions: by_condition.len() as u64,
+        suppressed: false,
     })
 }
 
@@ -192,6 +197,7 @@ pub fn kruskal(groups: &[Groups]) -> Vec<KruskalRow> {
                     .or(Some(samples.len() as f64 - 1.0)),
                 p: kw.as_ref().and_then(|k| finite(k.p)),
                 conditions: samples.len() as u64,
+                suppressed: false,
             })
         })
         .collect()

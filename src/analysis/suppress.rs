@@ -45,6 +45,7 @@ pub fn apply(s: &mut Summary, n: u64) {
         return;
     }
     cohort(s, n);
+    tests(s, n);
     change(s, n);
     for r in &mut s.sessions_to_response {
         if r.n.is_some_and(|c| c < n) {
@@ -175,6 +176,27 @@ pub fn apply(s: &mut Summary, n: u64) {
                 b.mean = None;
                 b.sd = None;
             }
+        }
+    }
+}
+
+/// A test across conditions is a statistic of every condition it compares: withheld when
+/// one of them has fewer than `n` courses in the outcome's analysis (read from the change
+/// rows before they are suppressed).
+fn tests(s: &mut Summary, n: u64) {
+    let small: Vec<(&str, &str)> = (s.change.iter())
+        .filter(|r| r.injections == ALL && r.condition != ALL && r.n.is_some_and(|c| c < n))
+        .map(|r| (r.outcome.as_str(), r.instrument.as_str()))
+        .collect();
+    let has_small = |outcome: &str, instrument: &str| small.contains(&(outcome, instrument));
+    for t in &mut s.logrank {
+        if has_small(&t.outcome, &t.instrument) {
+            (t.chisq, t.df, t.p, t.suppressed) = (None, None, None, true);
+        }
+    }
+    for t in &mut s.kruskal_wallis {
+        if has_small(&t.outcome, &t.instrument) {
+            (t.statistic, t.df, t.p, t.suppressed) = (None, None, None, true);
         }
     }
 }

@@ -304,21 +304,38 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         ]),
         rows,
     ));
+    // A test's result, or why it is withheld.
+    let result = |name: &str, t: (Option<f64>, Option<f64>, Option<f64>), withheld: bool| {
+        if withheld {
+            format!(
+                "withheld (a condition it compares has fewer than {} courses)",
+                s.parameters.min_cell
+            )
+        } else {
+            format!(
+                "{name} {} on {} df, p = {}",
+                num(t.0, 2),
+                num(t.1, 0),
+                num(t.2, 4)
+            )
+        }
+    };
     for t in &s.logrank {
         b.push(Block::Para(format!(
-            "Log-rank test of {} ({}) across {} conditions: chi-square {} on {} df, p = {}.",
+            "Log-rank test of {} ({}) across {} conditions: {}.",
             t.outcome,
             t.instrument,
             t.conditions,
-            num(t.chisq, 2),
-            num(t.df, 0),
-            num(t.p, 4)
+            result("chi-square", (t.chisq, t.df, t.p), t.suppressed)
         )));
     }
     for t in &s.kruskal_wallis {
         b.push(Block::Para(format!(
-            "Kruskal–Wallis test of improvement in {} ({}) across {} conditions: statistic {} on {} df, p = {}.",
-            t.outcome, t.instrument, t.conditions, num(t.statistic, 2), num(t.df, 0), num(t.p, 4)
+            "Kruskal–Wallis test of improvement in {} ({}) across {} conditions: {}.",
+            t.outcome,
+            t.instrument,
+            t.conditions,
+            result("statistic", (t.statistic, t.df, t.p), t.suppressed)
         )));
     }
     charts(&mut b, ctx, &["response", "trajectory"]);

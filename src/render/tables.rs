@@ -286,6 +286,7 @@ pub fn all(s: &Summary) -> Vec<(String, Vec<u8>)> {
                 r.df,
                 r.p,
                 r.conditions,
+                r.suppressed,
             )
         })
         .chain(s.kruskal_wallis.iter().map(|r| {
@@ -297,16 +298,21 @@ pub fn all(s: &Summary) -> Vec<(String, Vec<u8>)> {
                 r.df,
                 r.p,
                 r.conditions,
+                r.suppressed,
             )
         }));
-    for (name, outcome, instrument, statistic, df, p, conditions) in tests {
+    for (name, outcome, instrument, statistic, df, p, conditions, suppressed) in tests {
+        let shown = |x: Option<f64>| match suppressed {
+            true => "withheld".to_string(),
+            false => number(x),
+        };
         t.row(vec![
             name.into(),
             outcome.clone(),
             text(instrument),
-            number(statistic),
-            number(df),
-            number(p),
+            shown(statistic),
+            shown(df),
+            shown(p),
             conditions.to_string(),
         ]);
     }

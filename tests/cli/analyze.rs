@@ -381,3 +381,42 @@ fn no_small_count_is_shown_anywhere() {
         assert!(texts[0].contains("withheld") && texts[1].contains("withheld"));
     }
 }
+
+#[test]
+fn a_test_across_conditions_is_withheld_when_one_condition_is_small() {
+    let (mut withheld, mut shown) = (0, 0);
+    for file in [
+        fixture("analyze/clean.csv"),
+        fixture("analyze/defects.csv"),
+        fixture("analyze/edge_two_conditions.csv"),
+    ] {
+        let (open, s) = (summary_of(&file, "0"), summary_of(&file, "11"));
+        for (table, statistic) in [("logrank", "chisq"), ("kruskal_wallis", "statistic")] {
+            let rows = s[table].as_array().unwrap();
+            assert_eq!(rows.len(), open[table].as_array().unwrap().len());
+            for (r, o) in rows.iter().zip(open[table].as_array().unwrap()) {
+                let small = open["change"].as_array().unwrap().iter().any(|c| {
+                    c["outcome"] == r["outcome"]
+                        && c["instrument"] == r["instrument"]
+                        && c["injections"] == "all"
+                        && c["condition"] != "all"
+                        && c["n"].as_u64().unwrap() < 11
+                });
+                if small {
+                    withheld += 1;
+                    for k in [statistic, "df", "p"] {
+                        assert!(r[k].is_null(), "{table} {r}");
+                    }
+                    assert_eq!(r["suppressed"], true, "{table} {r}");
+                } else {
+                    shown += 1;
+                    assert_eq!(r, o, "{table}: withheld with no small condition");
+                }
+            }
+        }
+    }
+    assert!(
+        withheld > 0 && shown > 0,
+        "withheld {withheld}, shown {shown}"
+    );
+}
