@@ -27,6 +27,20 @@ pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
                 dir.display()
             )));
         }
+        if is_prolos {
+            let foreign = foreign_entries(dir)?;
+            if !foreign.is_empty() {
+                let more = match foreign.len() {
+                    n if n > 5 => format!(" and {} more", n - 5),
+                    _ => String::new(),
+                };
+                return Err(Error::Usage(format!(
+                    "{}: holds files prolo did not write ({}{more}); refusing to replace the folder, which would lose them. Move them elsewhere, or choose another folder for --out",
+                    dir.display(),
+                    foreign[..foreign.len().min(5)].join(", ")
+                )));
+            }
+        }
     }
     let name = dir
         .file_name()
@@ -46,14 +60,71 @@ pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     result
 }
 
+/// The marker's first line, then the line before the list of the files prolo wrote.
+const MARKER_HEAD: &str = "This folder was written by prolo; prolo may replace it.";
+const MANIFEST_HEAD: &str =
+    "prolo wrote the files below; anything else put here stops prolo from replacing the folder:";
+
+/// The entries of prolo's folder `dir` that prolo did not write (relative paths, sorted): not
+/// in the marker's list, or, for a marker without one (as earlier versions wrote), not
+/// named as prolo names its outputs.
+fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
+    let marker = fs::read_to_string(dir.join(MARKER)).map_err(|e| Error::io(dir, e))?;
+    let listed: Vec<&str> = (marker.lines())
+        .skip_while(|l| *l != MANIFEST_HEAD)
+        .skip(1)
+        .collect();
+    let ours = |rel: &str| match listed.is_empty() {
+        false => listed.contains(&rel),
+        true => {
+            ["summary.json", "report.html", "report.md"].contains(&rel)
+                || (rel.strip_prefix("tables/"))
+                    .is_some_and(|f| !f.contains('/') && f.ends_with(".csv"))
+                || (rel.strip_prefix("charts/")).is_some_and(|f| {
+                    !f.contains('/') && (f.ends_with(".svg") || f.ends_with(".png"))
+                })
+        }
+    };
+    // A folder is prolo's when a file prolo wrote is in it.
+    let holds_ours = |rel: &str| {
+        let prefix = format!("{rel}/");
+        match listed.is_empty() {
+            false => listed.iter().any(|l| l.starts_with(&prefix)),
+            true => rel == "tables" || rel == "charts",
+        }
+    };
+    let mut foreign = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((path, rel)) = pending.pop() {
+        for entry in fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
+            let entry = entry.map_err(|e| Error::io(&path, e))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let rel = match rel.is_empty() {
+                true => name,
+                false => format!("{rel}/{name}"),
+            };
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && holds_ours(&rel) {
+                pending.push((entry.path(), rel));
+            } else if rel != MARKER && (is_dir || !ours(&rel)) {
+                foreign.push(rel);
+            }
+        }
+    }
+    foreign.sort();
+    Ok(foreign)
+}
+
 fn fill(tmp: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let _ = fs::remove_dir_all(tmp);
     fs::create_dir_all(tmp).map_err(|e| Error::io(tmp, e))?;
     let mut all = files.to_vec();
-    all.push((
-        MARKER.to_string(),
-        b"This folder was written by prolo; prolo may replace it.\n".to_vec(),
-    ));
+    let mut marker = format!("{MARKER_HEAD}\n{MANIFEST_HEAD}\n");
+    for (rel, _) in files {
+        marker.push_str(rel);
+        marker.push('\n');
+    }
+    all.push((MARKER.to_string(), marker.into_bytes()));
     for (rel, bytes) in &all {
         let path = tmp.join(rel);
         if let Some(p) = path.parent() {
