@@ -48,8 +48,8 @@ pub enum PainScaleArg {
 /// Options shared by every command that reads records.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Input files (CSV with comma, semicolon or tab, optionally .gz; or Parquet), read as
-    /// one data set; `-` reads standard input.
+    /// Input files (CSV with any separator, detected: comma, semicolon, tab, |, …;
+    /// optionally .gz; or Parquet), read as one data set; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
     /// Config file (TOML): [columns] maps other column names onto the record fields,

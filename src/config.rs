@@ -125,7 +125,14 @@ impl Settings {
 
     /// Reads a `prolo.toml` and applies it on top of these settings.
     pub fn apply_config_file(&mut self, path: &Path) -> Result<()> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            // A flag naming no file is a usage error, as a bad flag is.
+            std::io::ErrorKind::NotFound => Error::Usage(format!(
+                "{}: no such config file; expected the path of a prolo.toml",
+                path.display()
+            )),
+            _ => Error::io(path, e),
+        })?;
         let file: ConfigFile = toml::from_str(&text)
             .map_err(|e| Error::Usage(format!("{}: {}", path.display(), e)))?;
         self.apply(file, &path.display().to_string())

@@ -33,6 +33,29 @@ impl Error {
         }
     }
 
+    /// What kind of failure this is, as a word for machines.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::Usage(_) => "usage",
+            Error::InvalidData(_) => "invalid_data",
+            Error::Runtime(_) => "runtime",
+        }
+    }
+
+    /// `{"error": {"kind", "exit_code", "message"}}`: the failure for a pipeline that asked
+    /// for JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "error": {
+                "kind": self.kind(),
+                "exit_code": self.exit_code(),
+                "message": self.to_string(),
+            }
+        })
+        .to_string()
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use prolo::cli::{Cli, Command};
+use prolo::cli::{Cli, Command, Format};
 use prolo::commands;
 
 fn main() -> ExitCode {
@@ -25,10 +25,20 @@ fn main() -> ExitCode {
         Command::Synth(a) => commands::synth::run(a),
         Command::Schema(a) => commands::schema::run(a),
     };
+    let json = match &cli.command {
+        Command::Validate(a) => a.format == Format::Json,
+        Command::Analyze(a) => a.format == Format::Json,
+        Command::Schema(a) => a.format == Format::Json,
+        Command::Synth(_) => false,
+    };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("prolo: error: {e}");
+            // A pipeline that asked for JSON gets the failure as JSON on stdout too.
+            if json {
+                println!("{}", e.to_json());
+            }
             ExitCode::from(e.exit_code())
         }
     }

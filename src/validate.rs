@@ -616,7 +616,17 @@ fn file_findings(out: &mut Validated, data: &Dataset) {
             file_index: id.file,
         });
     }
-    for &f in &data.dated {
+    let converted = (data.dated.iter()).map(|&f| (f, "Converted to day on read", "converted"));
+    let ignored = (data.date_ignored.iter()).map(|&f| {
+        (
+            f,
+            "The file also has day, which is read: date is ignored",
+            "ignored",
+        )
+    });
+    let mut dates: Vec<_> = converted.chain(ignored).collect();
+    dates.sort_by_key(|d| d.0);
+    for (f, what, cost) in dates {
         out.findings.push(Finding {
             severity: Severity::Warning,
             reason: Reason::DateColumn,
@@ -624,8 +634,8 @@ fn file_findings(out: &mut Validated, data: &Dataset) {
             line: Some(1),
             column: Some("date".into()),
             value: None,
-            expected: "days since the course's first encounter (day); dates are identifiers under HIPAA Safe Harbor. Converted to day on read; no date is written to any output".into(),
-            cost: "none (converted)".into(),
+            expected: format!("days since the course's first encounter (day); dates are identifiers under HIPAA Safe Harbor. {what}; no date is written to any output"),
+            cost: format!("none ({cost})"),
             file_index: f,
         });
     }

@@ -84,6 +84,8 @@ pub struct Dataset {
     pub identifiers: Vec<IdentifierColumn>,
     /// Inputs (by index) that carry `date` instead of `day`.
     pub dated: Vec<usize>,
+    /// Inputs (by index) that carry both: `day` is read, `date` ignored.
+    pub date_ignored: Vec<usize>,
     sources: Vec<Source>,
     /// Bytes of input read so far, for a progress indicator.
     progress: Arc<AtomicU64>,
@@ -280,6 +282,7 @@ pub fn read_from(inputs: Vec<(String, Box<dyn Read>)>, settings: &Settings) -> R
         inputs: Vec::with_capacity(inputs.len()),
         identifiers: Vec::new(),
         dated: Vec::new(),
+        date_ignored: Vec::new(),
         sources: Vec::with_capacity(inputs.len()),
         progress: Arc::new(AtomicU64::new(0)),
         opened: Vec::new(),
@@ -293,8 +296,11 @@ pub fn read_from(inputs: Vec<(String, Box<dyn Read>)>, settings: &Settings) -> R
             progress: data.progress.clone(),
         };
         let (input, source, ids) = file.open(raw)?;
-        if input.has(settings, col::DATE) && !input.has(settings, col::DAY) {
-            data.dated.push(index);
+        if input.has(settings, col::DATE) {
+            match input.has(settings, col::DAY) {
+                false => data.dated.push(index),
+                true => data.date_ignored.push(index),
+            }
         }
         data.identifiers.extend(ids);
         data.inputs.push(input);
@@ -436,6 +442,7 @@ impl Dataset {
         // to the end of the text.
         let mut unterminated_line = 1;
         let columns = src.columns;
+        let mut ragged = Ragged::default();
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<csv::ByteRecord>>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
         let worker_path = path.clone();
@@ -488,12 +495,9 @@ impl Dataset {
                     position.set_line(line);
                     record.set_position(Some(position));
                     if record.len() > src.width {
-                        failure = Some(Error::InvalidData(format!(
-                            "{path}: line {line}: {} fields where the header has {}; a value that holds the separator must be quoted",
-                            record.len(),
-                            src.width
-                        )));
-                        break;
+                        // Read on, so that every such row is named at once.
+                        ragged.note(line, record.len());
+                        continue;
                     }
                     if sampled < GUARD_SAMPLE {
                         sampled += 1;
@@ -519,6 +523,9 @@ impl Dataset {
                 None => worked,
             }
         })?;
+        if let Some(e) = ragged.error(&path, src.width) {
+            return Err(e);
+        }
         let tally = src.tally.borrow();
         if tally.quoting.open() {
             let line = unterminated_line.max(2);
@@ -735,7 +742,11 @@ impl File<'_> {
         let header_lines = head.iter().filter(|b| **b == b'\n').count() as u64;
         let gzip = magic.starts_with(&[0x1f, 0x8b]);
         let head_len = head.len() as u64;
-        let separator = detect_separator(&head);
+        let head_ends_line = head.ends_with(b"\n");
+        let known: Vec<String> = (0..FIELDS.len())
+            .map(|f| source_name(self.settings, f).to_lowercase())
+            .collect();
+        let separator = detect_separator(&head, &known);
         let header = parse_header(&head, separator).map_err(|e| self.bad(e))?;
         let plan = self.plan(&header)?;
         let mut columns = [None; N_FIELDS];
@@ -759,8 +770,11 @@ impl File<'_> {
             .from_reader(body);
         // The CSV reader must end the header where the header line ends: a stray quote inside
         // a column name would otherwise open a quoted field that swallows the rows.
+        // (A header with no line end is the whole file: the reader ends it at the line feed
+        // added after it.)
         let read = reader.byte_headers().is_ok();
-        if !read || reader.position().byte() != head_len {
+        let header_end = head_len + u64::from(!head_ends_line);
+        if !read || reader.position().byte() != header_end {
             return Err(self.bad(
                 "line 1: a quote inside a column name opens a quoted field that does not close on the header line; expected column names without quotes, or each whole name in quotes".into(),
             ));
@@ -937,8 +951,18 @@ impl File<'_> {
     /// Which input column feeds which field; fails on duplicate or missing required columns.
     fn plan(&self, header: &[String]) -> Result<Vec<(usize, String)>> {
         let lower: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+        let excluded = &self.settings.exclude_columns;
+        let read: Vec<String> = (0..FIELDS.len())
+            .map(|f| source_name(self.settings, f).to_lowercase())
+            .filter(|name| !excluded.contains(name))
+            .collect();
+        // Only a column prolo reads must be named once: other columns (a spreadsheet's
+        // unnamed trailing ones, two "notes") are ignored.
         let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, h) in lower.iter().enumerate() {
+            if !read.contains(h) {
+                continue;
+            }
             if let Some(&j) = seen.get(h.as_str()) {
                 return Err(self.bad(format!(
                     "line 1: columns {} and {} are both named {:?}; expected each column name once",
@@ -949,7 +973,6 @@ impl File<'_> {
             }
             seen.insert(h, i);
         }
-        let excluded = &self.settings.exclude_columns;
         let mut plan = Vec::new();
         for field in 0..FIELDS.len() {
             let wanted = source_name(self.settings, field).to_lowercase();
@@ -1171,23 +1194,97 @@ fn is_phone(v: &str) -> bool {
         && !v.ends_with(['-', '.'])
 }
 
-/// Chooses the separator (comma, semicolon or tab) that splits the header line most often.
-pub fn detect_separator(text: &[u8]) -> u8 {
-    let mut counts = [0usize; 3];
-    let mut quoted = false;
-    for &b in text {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => break,
-            b',' if !quoted => counts[0] += 1,
-            b';' if !quoted => counts[1] += 1,
-            b'\t' if !quoted => counts[2] += 1,
-            _ => {}
+/// Rows with more fields than the header, gathered so that one error names them all.
+#[derive(Default)]
+struct Ragged {
+    /// (line, fields) of the first few.
+    first: Vec<(u64, usize)>,
+    count: u64,
+}
+
+impl Ragged {
+    /// How many rows the message names.
+    const SHOWN: usize = 20;
+
+    fn note(&mut self, line: u64, fields: usize) {
+        if self.first.len() < Self::SHOWN {
+            self.first.push((line, fields));
+        }
+        self.count += 1;
+    }
+
+    fn error(&self, path: &str, width: usize) -> Option<Error> {
+        let advice = "a value that holds the separator must be quoted";
+        match self.first[..] {
+            [] => None,
+            [(line, fields)] => Some(Error::InvalidData(format!(
+                "{path}: line {line}: {fields} fields where the header has {width}; {advice}"
+            ))),
+            _ => {
+                let lines: Vec<String> = (self.first.iter())
+                    .map(|(line, fields)| format!("{line} ({fields} fields)"))
+                    .collect();
+                let more = match self.count - self.first.len() as u64 {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                Some(Error::InvalidData(format!(
+                    "{path}: {} rows have more fields than the header's {width}: lines {}{more}; {advice}",
+                    self.count,
+                    lines.join(", ")
+                )))
+            }
         }
     }
-    let seps = [b',', b';', b'\t'];
-    let best = (0..3).max_by_key(|i| (counts[*i], 3 - i)).unwrap_or(0);
-    seps[best]
+}
+
+/// The separators tried, common ones first: any ASCII punctuation but the quote and the
+/// characters column names are made of (`_`, `-`, `.`), then a space.
+const SEPARATORS: &[u8] = b",;\t|:^~#!$%&*/\\+=?@`'<>()[]{} ";
+/// How many of [`SEPARATORS`] are the common ones, preferred when nothing else decides.
+const COMMON_SEPARATORS: usize = 4;
+
+/// Chooses the separator of the header line (the first line of `text`): the one that splits
+/// it into the most of the column names prolo reads (`known`, lower case), then a common one
+/// (comma, semicolon, tab, `|`) over any other, then the one found most often.
+pub fn detect_separator(text: &[u8], known: &[String]) -> u8 {
+    let line = {
+        let mut quoted = false;
+        let end = text.iter().position(|&b| {
+            quoted ^= b == b'"';
+            b == b'\n' && !quoted
+        });
+        &text[..end.unwrap_or(text.len())]
+    };
+    let score = |sep: u8| {
+        let mut fields: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut quoted = false;
+        let mut count = 0usize;
+        for &b in line {
+            match b {
+                b'"' => quoted = !quoted,
+                _ if b == sep && !quoted => {
+                    count += 1;
+                    fields.push(Vec::new());
+                }
+                _ => fields.last_mut().into_iter().for_each(|f| f.push(b)),
+            }
+        }
+        let names = (fields.iter())
+            .filter(|f| {
+                let name = String::from_utf8_lossy(f).trim().to_lowercase();
+                known.contains(&name)
+            })
+            .count();
+        (names, count)
+    };
+    let best = (SEPARATORS.iter().enumerate())
+        .map(|(i, &sep)| {
+            let (names, count) = score(sep);
+            ((names, i < COMMON_SEPARATORS, count, usize::MAX - i), sep)
+        })
+        .max();
+    best.map_or(b',', |(_, sep)| sep)
 }
 
 fn parse_header(head: &[u8], separator: u8) -> std::result::Result<Vec<String>, String> {
@@ -1231,10 +1328,27 @@ mod tests {
 
     #[test]
     fn separators_are_detected() {
-        assert_eq!(detect_separator(b"a,b,c\n1;2"), b',');
-        assert_eq!(detect_separator(b"a;b;c\n"), b';');
-        assert_eq!(detect_separator(b"a\tb\n"), b'\t');
-        assert_eq!(detect_separator(b"\"a;b\",c\n"), b',');
+        let none: &[String] = &[];
+        assert_eq!(detect_separator(b"a,b,c\n1;2", none), b',');
+        assert_eq!(detect_separator(b"a;b;c\n", none), b';');
+        assert_eq!(detect_separator(b"a\tb\n", none), b'\t');
+        assert_eq!(detect_separator(b"a|b|c\n", none), b'|');
+        assert_eq!(detect_separator(b"\"a;b\",c\n", none), b',');
+        // Any other separator, when it splits the header into the names prolo reads.
+        let known = [
+            "patient_id".to_string(),
+            "day".to_string(),
+            "pain".to_string(),
+        ];
+        assert_eq!(detect_separator(b"patient_id:day:pain\n", &known), b':');
+        assert_eq!(detect_separator(b"patient_id day pain\n", &known), b' ');
+        // A name with a space in it stays one name when another separator finds the names.
+        assert_eq!(detect_separator(b"patient_id;my day;pain\n", &known), b';');
+        // Commas inside a quoted name do not count.
+        assert_eq!(
+            detect_separator(b"\"x,y,z\";patient_id;pain\n", &known),
+            b';'
+        );
     }
 
     #[test]

@@ -420,3 +420,59 @@ fn a_test_across_conditions_is_withheld_when_one_condition_is_small() {
         "withheld {withheld}, shown {shown}"
     );
 }
+
+#[test]
+fn a_file_put_into_prolos_folder_stops_the_next_run_and_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let input = fixture("analyze/edge_two_conditions.csv");
+    let run = || {
+        prolo()
+            .arg("analyze")
+            .arg("--out")
+            .arg(&out)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    assert!(run().status.success());
+    // Re-running into prolo's own folder replaces it.
+    assert!(run().status.success());
+    let summary = std::fs::read(out.join("summary.json")).unwrap();
+    for (rel, is_dir) in [
+        ("notes.txt", false),
+        ("tables/mine.csv", false),
+        ("mine", true),
+    ] {
+        let path = out.join(rel);
+        match is_dir {
+            true => std::fs::create_dir(&path).unwrap(),
+            false => std::fs::write(&path, "mine").unwrap(),
+        }
+        let o = run();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{rel}: {err}");
+        assert!(
+            err.contains(rel) && err.contains("did not write"),
+            "{rel}: {err}"
+        );
+        assert!(path.exists(), "{rel} was deleted");
+        assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), summary);
+        match is_dir {
+            true => std::fs::remove_dir(&path).unwrap(),
+            false => std::fs::remove_file(&path).unwrap(),
+        }
+    }
+    assert!(run().status.success());
+    // A marker without the list of files (as earlier versions wrote it): prolo's own file
+    // names are still recognised, and anything else still stops the run.
+    std::fs::write(
+        out.join(".prolo-output"),
+        "This folder was written by prolo; prolo may replace it.\n",
+    )
+    .unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    assert_eq!(run().status.code(), Some(2));
+    std::fs::remove_file(out.join("notes.txt")).unwrap();
+    assert!(run().status.success());
+}

@@ -39,6 +39,8 @@ fn every_format_gives_the_same_results() {
     ));
     let semicolon = comma.replace(',', ";");
     let tab = comma.replace(',', "\t");
+    let pipe = comma.replace(',', "|");
+    let colon = comma.replace(',', ":");
     let crlf_bom = format!("\u{feff}{}", comma.replace('\n', "\r\n"));
     let quoted = comma.replace("knee_oa", "\"Knee OA\"");
     let upper = comma.replace(
@@ -48,6 +50,8 @@ fn every_format_gives_the_same_results() {
     for (name, text) in [
         ("semi.csv", semicolon),
         ("tab.tsv", tab),
+        ("pipe.csv", pipe),
+        ("colon.csv", colon),
         ("crlf.csv", crlf_bom),
         ("quoted.csv", quoted),
         ("upper.csv", upper),
@@ -830,5 +834,144 @@ fn a_patient_id_holding_0_bytes_is_never_taken_for_another_course() {
     assert!(String::from_utf8_lossy(&whole).contains("\"courses\": 3,"));
     for n in ["2", "3"] {
         assert_eq!(run(n), whole, "{n} parts");
+    }
+}
+
+#[test]
+fn columns_prolo_does_not_read_may_be_unnamed_or_named_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = results(analyze_json(
+        &[write(
+            d,
+            "a.csv",
+            format!("patient_id,condition,day,injection,pain\n{ROWS}"),
+        )
+        .to_str()
+        .unwrap()],
+        None,
+    ));
+    // A spreadsheet's unnamed trailing columns, and two columns prolo ignores named alike.
+    let extra: String = ROWS.lines().map(|r| format!("{r},,,a,b\n")).collect();
+    let text = format!("patient_id,condition,day,injection,pain,,,notes,Notes\n{extra}");
+    let got = results(analyze_json(
+        &[write(d, "b.csv", text).to_str().unwrap()],
+        None,
+    ));
+    assert_eq!(got, base);
+    // A column prolo reads must still be named once (covered in `bad_files_...` too), and
+    // one excluded by --exclude-columns is not read.
+    let sites: String = ROWS.lines().map(|r| format!("{r},a,b\n")).collect();
+    let twice = format!("patient_id,condition,day,injection,pain,site,Site\n{sites}");
+    let p = write(d, "c.csv", twice);
+    let out = prolo().arg("validate").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("both named \"Site\""));
+    let got = results(analyze_json(
+        &["--exclude-columns", "site", p.to_str().unwrap()],
+        None,
+    ));
+    assert_eq!(got["cohort"], base["cohort"]);
+}
+
+#[test]
+fn every_row_with_too_many_fields_is_named_in_one_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut text = String::from("patient_id,condition,day,injection,pain\n");
+    for i in 0..40 {
+        // Lines 2, 3, …: every third from line 4 has a sixth field.
+        let extra = if i % 3 == 2 { ",x" } else { "" };
+        text.push_str(&format!("P{i},knee,0,1,5{extra}\n"));
+    }
+    let p = write(d, "ragged.csv", &text);
+    let out = prolo().arg("validate").arg(&p).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(
+            "13 rows have more fields than the header's 5: lines 4 (6 fields), 7 (6 fields), 10"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("40 (6 fields); a value"), "{err}");
+    // Past 20 rows the rest are counted.
+    let many: String = (0..30).map(|i| format!("P{i},knee,0,1,5,x\n")).collect();
+    let p = write(
+        d,
+        "many.csv",
+        format!("patient_id,condition,day,injection,pain\n{many}"),
+    );
+    let err = String::from_utf8_lossy(&prolo().arg("validate").arg(&p).output().unwrap().stderr)
+        .to_string();
+    assert!(err.contains("21 (6 fields) and 10 more"), "{err}");
+    // One row: named as before.
+    let one = format!("patient_id,condition,day,injection,pain\n{ROWS}P9,knee,0,1,5,x\n");
+    let p = write(d, "one.csv", one);
+    let err = String::from_utf8_lossy(&prolo().arg("validate").arg(&p).output().unwrap().stderr)
+        .to_string();
+    assert!(
+        err.contains("line 7: 6 fields where the header has 5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_header_without_a_line_end_is_a_file_without_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("plain.csv", "patient_id,condition,day,injection,pain"),
+        ("cr.csv", "patient_id,condition,day,injection,pain\r"),
+        ("newline.csv", "patient_id,condition,day,injection,pain\n"),
+    ] {
+        let (code, r) = validate_json(&write(dir.path(), name, text));
+        assert_eq!(code, 0, "{name}: {r}");
+        assert_eq!(r["records"], 0, "{name}");
+    }
+}
+
+#[test]
+fn a_failure_is_json_on_stdout_when_json_was_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let ragged = write(
+        dir.path(),
+        "r.csv",
+        format!("patient_id,condition,day,injection,pain\n{ROWS}P9,knee,0,1,5,x\n"),
+    );
+    let missing = dir.path().join("nothing.csv");
+    let config = dir.path().join("nothing.toml");
+    let cases: Vec<(Vec<&std::ffi::OsStr>, i32, &str)> = vec![
+        (
+            vec!["validate".as_ref(), ragged.as_os_str()],
+            3,
+            "invalid_data",
+        ),
+        (vec!["analyze".as_ref(), missing.as_os_str()], 1, "io"),
+        (
+            vec![
+                "validate".as_ref(),
+                "--config".as_ref(),
+                config.as_os_str(),
+                ragged.as_os_str(),
+            ],
+            2,
+            "usage",
+        ),
+    ];
+    for (args, code, kind) in cases {
+        let out = prolo()
+            .args(&args)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["error"]["kind"], kind, "{args:?}");
+        assert_eq!(v["error"]["exit_code"], code, "{args:?}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message));
+        // Text output keeps stdout empty.
+        let out = prolo().args(&args).output().unwrap();
+        assert!(out.stdout.is_empty(), "{args:?}");
     }
 }

@@ -152,6 +152,54 @@ fn date_column_becomes_day_with_a_warning_and_no_date_is_shown() {
 }
 
 #[test]
+fn a_date_column_beside_day_is_a_warning_and_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [
+        ("P1,knee_oa,0,1,6", "2024-02-27"),
+        ("P1,knee_oa,28,1,4", "2024-03-26"),
+        // A date that is no date: ignored with the column, so no finding.
+        ("P1,knee_oa,56,0,3", "soon"),
+    ];
+    let plain: String = rows.iter().map(|(r, _)| format!("{r}\n")).collect();
+    let dated: String = rows.iter().map(|(r, d)| format!("{r},{d}\n")).collect();
+    let a = write(
+        dir.path(),
+        "a.csv",
+        format!("patient_id,condition,day,injection,pain\n{plain}"),
+    );
+    let b = write(
+        dir.path(),
+        "b.csv",
+        format!("patient_id,condition,day,injection,pain,date\n{dated}"),
+    );
+    let (code, r) = validate_json(&b);
+    assert_eq!(code, 0, "{r}");
+    let date = findings(&r, "date column");
+    assert_eq!(date.len(), 1, "{r}");
+    assert_eq!(date[0]["severity"], "warning");
+    assert!(date[0]["expected"]
+        .as_str()
+        .unwrap()
+        .contains("date is ignored"));
+    let (_, ra) = validate_json(&a);
+    assert_eq!(
+        r["findings"].as_array().unwrap().len(),
+        ra["findings"].as_array().unwrap().len() + 1
+    );
+    let out = dir.path().join("out");
+    prolo()
+        .args(["analyze", "--min-cell", "0", "--out"])
+        .arg(&out)
+        .arg(&b)
+        .assert()
+        .success();
+    for f in ["summary.json", "report.md", "report.html"] {
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(!text.contains("2024-0"), "{f}: a date leaked");
+    }
+}
+
+#[test]
 fn identifier_guard_by_name_and_by_value() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "ids.csv", "patient_id,condition,day,injection,pain,patient_name,notes\nP1,knee_oa,0,1,5,Jane Roe,call 555-123-4567\n");
