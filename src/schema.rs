@@ -351,8 +351,9 @@ pub fn default_instruments() -> Vec<Instrument> {
     ]
 }
 
-/// Column-name fragments that mark a direct identifier (HIPAA Safe Harbor's 18).
-pub const IDENTIFIER_NAMES: [&str; 24] = [
+/// Column-name fragments that mark a direct identifier (HIPAA Safe Harbor's 18): matched
+/// inside the name with separators removed when 5 characters or longer, else as a word.
+pub const IDENTIFIER_NAMES: [&str; 51] = [
     "name",
     "firstname",
     "lastname",
@@ -377,6 +378,33 @@ pub const IDENTIFIER_NAMES: [&str; 24] = [
     "ipaddress",
     "url",
     "licence",
+    "license",
+    "accountnumber",
+    "accountno",
+    "accountid",
+    "acctno",
+    "acctnum",
+    "healthplan",
+    "beneficiary",
+    "insuranceid",
+    "insurancenumber",
+    "memberid",
+    "membernumber",
+    "subscriberid",
+    "policynumber",
+    "certificate",
+    "vehicle",
+    "licenseplate",
+    "serialnumber",
+    "serialno",
+    "deviceid",
+    "deviceserial",
+    "username",
+    "passport",
+    "biometric",
+    "fingerprint",
+    "photograph",
+    "nationalid",
 ];
 
 #[cfg(test)]

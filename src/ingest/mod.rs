@@ -1073,24 +1073,63 @@ pub fn identifier_by_name(name: &str) -> Option<String> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    const EXACT: [&str; 14] = [
-        "name", "ip", "mrn", "dob", "zip", "fax", "url", "city", "mobile", "cell", "birthday",
-        "initials", "medicaid", "medicare",
+    const EXACT: [&str; 22] = [
+        "name", "names", "ip", "mrn", "dob", "zip", "fax", "url", "city", "mobile", "cell",
+        "birthday", "initials", "medicaid", "medicare", "account", "acct", "vin", "serial",
+        "login", "photo", "plate",
     ];
+    // The name of a thing, not a person: `site_name`, `instrument_name`, `drug name`.
+    const THINGS: [&str; 30] = [
+        "site",
+        "clinic",
+        "center",
+        "centre",
+        "facility",
+        "hospital",
+        "practice",
+        "department",
+        "unit",
+        "ward",
+        "program",
+        "programme",
+        "study",
+        "protocol",
+        "arm",
+        "group",
+        "instrument",
+        "scale",
+        "test",
+        "outcome",
+        "condition",
+        "diagnosis",
+        "procedure",
+        "drug",
+        "medication",
+        "injectate",
+        "product",
+        "brand",
+        "device",
+        "file",
+    ];
+    let is_thing_name = |i: usize| {
+        ["name", "names"].contains(&words[i].to_lowercase().as_str())
+            && i > 0
+            && THINGS.contains(&words[i - 1].to_lowercase().as_str())
+    };
     let hit = schema::IDENTIFIER_NAMES
         .iter()
         .find(|frag| frag.len() >= 5 && squashed.contains(*frag))
         .map(|s| s.to_string())
         .or_else(|| {
-            words
-                .iter()
-                .find(|w| {
-                    EXACT
-                        .iter()
-                        .chain(schema::IDENTIFIER_NAMES.iter())
-                        .any(|e| e.eq_ignore_ascii_case(w))
+            (0..words.len())
+                .find(|&i| {
+                    !is_thing_name(i)
+                        && EXACT
+                            .iter()
+                            .chain(schema::IDENTIFIER_NAMES.iter())
+                            .any(|e| e.eq_ignore_ascii_case(words[i]))
                 })
-                .map(|w| w.to_lowercase())
+                .map(|i| words[i].to_lowercase())
         })?;
     Some(format!(
         "its name says it holds a direct identifier ({hit})"
@@ -1100,9 +1139,12 @@ pub fn identifier_by_name(name: &str) -> Option<String> {
 /// Why sampled values look like direct identifiers (e-mail, US SSN, phone), if they do.
 pub fn identifier_by_value(values: &[String]) -> Option<String> {
     type Shape = (&'static str, fn(&str) -> bool);
-    let kinds: [Shape; 3] = [
-        ("e-mail addresses", is_email),
-        ("US SSNs", is_ssn),
+    // E-mail addresses and SSNs are found inside free text too ("mail p1@x.org"); a phone
+    // number only as the whole value (codes and lot numbers inside text look like one).
+    let kinds: [Shape; 4] = [
+        ("e-mail addresses", |v| words_of(v).any(is_email)),
+        ("US SSNs", |v| words_of(v).any(is_ssn)),
+        ("IP addresses", is_ip),
         ("phone numbers", is_phone),
     ];
     for (what, test) in kinds {
@@ -1149,6 +1191,24 @@ fn is_full_date(v: &str) -> bool {
     };
     let month_day = |m: u32, d: u32| (1..=12).contains(&m) && (1..=31).contains(&d);
     (1850..=2200).contains(&y) && (month_day(a, b) || month_day(b, a))
+}
+
+/// The words of a free-text value, split at white space and the punctuation around them.
+fn words_of(v: &str) -> impl Iterator<Item = &str> {
+    v.split(|c: char| c.is_whitespace() || ",;<>()[]\"'".contains(c))
+        .map(|w| w.trim_end_matches(['.', ':', '!', '?']))
+        .filter(|w| !w.is_empty())
+}
+
+/// An IPv4 address: four numbers from 0 to 255 joined by dots.
+fn is_ip(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('.').collect();
+    parts.len() == 4
+        && (parts.iter()).all(|p| {
+            (1..=3).contains(&p.len())
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
 }
 
 fn is_email(v: &str) -> bool {
@@ -1364,6 +1424,18 @@ mod tests {
             "date_of_birth",
             "phone_number",
             "home address",
+            "account_number",
+            "acct_no",
+            "health_plan_id",
+            "beneficiary_id",
+            "insurance_id",
+            "device_serial",
+            "vehicle_id",
+            "certificate_number",
+            "username",
+            "driver_license",
+            "provider_name",
+            "name",
         ] {
             assert!(identifier_by_name(&n.to_lowercase()).is_some(), "{n}");
         }
@@ -1375,6 +1447,11 @@ mod tests {
             "day",
             "notes",
             "visit",
+            "site_name",
+            "instrument_name",
+            "drug name",
+            "clinic_names",
+            "insurance",
         ] {
             assert!(identifier_by_name(n).is_none(), "{n}");
         }
@@ -1389,9 +1466,16 @@ mod tests {
             "555-123-4567",
             "+44 20 7946 0958",
             "555.123.4567",
+            "mail p1@x.org",
+            "contact: <jane.roe@clinic.example.com>.",
+            "SSN 123-45-6789 on file",
         ] {
             assert!(identifier_by_value(&[v.to_string()]).is_some(), "{v}");
         }
+        let why = |v: &str| identifier_by_value(&[v.to_string()]).unwrap_or_default();
+        assert!(why("192.168.1.20").contains("IP addresses"));
+        assert!(why("10.0.0.1").contains("IP addresses"));
+        assert!(why("mail p1@x.org").contains("e-mail"));
         for v in [
             "S01",
             "dextrose 15%",
@@ -1402,6 +1486,10 @@ mod tests {
             "VISA-A",
             "12-3",
             "5551234567",
+            "lot 555-123-4567 used",
+            "dextrose 12.5% @ 2 sites",
+            "1.2.3",
+            "300.1.1.1",
         ] {
             assert!(identifier_by_value(&[v.to_string()]).is_none(), "{v}");
         }
