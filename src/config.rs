@@ -49,12 +49,23 @@ impl Default for Settings {
 /// The settings the environment gives: `PROLO_MEMORY_LIMIT` (MiB), else the memory the
 /// system says is available (`MemAvailable`, and the cgroup's limit where one is set); and
 /// `PROLO_PARTS`.
-pub fn from_environment(s: &mut Settings) {
-    let var = |name: &str| -> Option<u64> { std::env::var(name).ok()?.trim().parse().ok() };
-    s.memory_limit = var("PROLO_MEMORY_LIMIT")
+/// A variable set to something other than a whole number is a usage error.
+pub fn from_environment(s: &mut Settings) -> Result<()> {
+    let var = |name: &str| -> Result<Option<u64>> {
+        match std::env::var(name) {
+            Err(_) => Ok(None),
+            Ok(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::Usage(format!("{name}={v:?}: expected a whole number"))),
+        }
+    };
+    s.memory_limit = var("PROLO_MEMORY_LIMIT")?
         .map(|mib| mib.saturating_mul(1 << 20))
         .or_else(memory_available);
-    s.parts = var("PROLO_PARTS").map(|n| usize::try_from(n).unwrap_or(usize::MAX).clamp(1, 64));
+    s.parts = var("PROLO_PARTS")?.map(|n| usize::try_from(n).unwrap_or(usize::MAX).clamp(1, 64));
+    Ok(())
 }
 
 /// Bytes of memory the system says are available; None when it does not say.

@@ -15,6 +15,12 @@ pub const MARKER: &str = ".prolo-output";
 /// folder beside `dir`, which then takes `dir`'s place. An existing `dir` is replaced only when
 /// it is empty or marked as prolo's; a failed run leaves an earlier report untouched.
 pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: exists and is a file, not a folder; refusing to replace it. Choose a new or empty folder for --out",
+            dir.display()
+        )));
+    }
     if dir.exists() {
         let is_prolos = dir.join(MARKER).is_file();
         let empty = fs::read_dir(dir)

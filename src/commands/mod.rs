@@ -25,7 +25,7 @@ pub fn settings(input: &InputArgs) -> Result<Settings> {
         });
     }
     s.strict = input.strict;
-    crate::config::from_environment(&mut s);
+    crate::config::from_environment(&mut s)?;
     s.exclude_columns = input
         .exclude_columns
         .iter()

@@ -984,23 +984,39 @@ impl File<'_> {
             }
         }
         let has = |f: usize| plan.iter().any(|(g, _)| *g == f);
+        // A field by its name, and the column the config file maps onto it, if any.
+        let named = |f: usize| {
+            let name = FIELDS[f].name;
+            match self.settings.columns.get(name) {
+                Some(column) => format!("{name} (as column {column:?}, mapped in the config file)"),
+                None => name.to_string(),
+            }
+        };
         let mut missing = Vec::new();
         for f in [col::PATIENT_ID, col::CONDITION, col::INJECTION] {
             if !has(f) {
-                missing.push(FIELDS[f].name.to_string());
+                missing.push(named(f));
             }
         }
         if !has(col::DAY) && !has(col::DATE) {
-            missing.push("day (or date)".into());
+            missing.push(format!("{} (or {})", named(col::DAY), named(col::DATE)));
         }
         if !has(col::PAIN) && !has(col::FUNCTION) {
-            missing.push("pain or function".into());
+            missing.push(format!("{} or {}", named(col::PAIN), named(col::FUNCTION)));
         }
         if !missing.is_empty() {
+            let found: Vec<&str> = (header.iter())
+                .filter(|h| !excluded.contains(&h.trim().to_lowercase()))
+                .map(String::as_str)
+                .collect();
+            let dropped = match excluded.is_empty() {
+                true => String::new(),
+                false => format!(" (leaving out --exclude-columns {})", excluded.join(",")),
+            };
             return Err(self.bad(format!(
-                "line 1: required column(s) missing: {}; found {}. Rename the columns or map them in a config file ([columns] in prolo.toml)",
+                "line 1: required column(s) missing: {}; found {}{dropped}. Rename the columns or map them in a config file ([columns] in prolo.toml)",
                 missing.join(", "),
-                if header.is_empty() { "no columns".to_string() } else { header.join(", ") }
+                if found.is_empty() { "no columns".to_string() } else { found.join(", ") }
             )));
         }
         Ok(plan)

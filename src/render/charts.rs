@@ -1248,7 +1248,7 @@ fn response(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
     };
     let alt = format!(
         "Step chart of the cumulative percentage of courses responding in {outcome} against the \
-         number of injections, one line with its 95% confidence band for each of {n} {}, \
+         number of injections, one line with its 95% confidence band for {}, \
          with the number of courses at risk and the median number of injections to response \
          under the axis.",
         groups_word(n, drawn.first().is_some_and(|r| r.condition == ALL))
@@ -1256,11 +1256,13 @@ fn response(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
     render(&fig, ctx.stem("response", key), title, alt)
 }
 
-fn groups_word(n: usize, overall: bool) -> &'static str {
+/// "each of 3 conditions", "the one condition", "the one group (all conditions together)".
+fn groups_word(n: usize, overall: bool) -> String {
     match (overall, n) {
-        (true, _) => "group (all conditions together)",
-        (false, 1) => "condition",
-        _ => "conditions",
+        (true, 1) => "the one group (all conditions together)".into(),
+        (true, _) => format!("each of {n} groups (all conditions together)"),
+        (false, 1) => "the one condition".into(),
+        _ => format!("each of {n} conditions"),
     }
 }
 
@@ -1472,7 +1474,7 @@ fn trajectory(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
     let dir = better.trim_start_matches(", ");
     let alt = format!(
         "Line chart of the mean {outcome} score with 95% confidence intervals by number of \
-         injections received, one line for each of {n} {}{}.",
+         injections received, one line for {}{}.",
         groups_word(n, overall),
         if dir.is_empty() {
             String::new()
@@ -1645,7 +1647,7 @@ fn sessions(ctx: &Ctx) -> Option<Chart> {
     };
     let alt = format!(
         "Bar chart of the percentage of courses that received each number of injection \
-         sessions, for each of {n} {}.",
+         sessions, for {}.",
         groups_word(n, overall)
     );
     render(&fig, "sessions_received".into(), title, alt)

@@ -135,12 +135,12 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
     b.push(Block::Heading(2, "Baseline characteristics".into()));
     let mut rows = Vec::new();
     for r in &s.table1 {
-        let sex: Vec<String> = r
-            .sex
-            .0
-            .iter()
-            .map(|(k, v)| format!("{k} {}", count(*v)))
-            .collect();
+        let tally = |t: &crate::analysis::table1::Tally| -> String {
+            let cells: Vec<String> = (t.0.iter())
+                .map(|(k, v)| format!("{k} {}", count(*v)))
+                .collect();
+            cells.join(", ")
+        };
         let base: Vec<String> = r
             .baseline
             .iter()
@@ -162,7 +162,8 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
             } else {
                 "—".into()
             },
-            sex.join(", "),
+            tally(&r.sex),
+            tally(&r.injectate),
             base.join("; "),
         ]);
     }
@@ -172,6 +173,7 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
             "courses".into(),
             "age, mean (SD)".into(),
             "sex".into(),
+            "injectate".into(),
             "baseline score, mean (SD)".into(),
         ],
         rows,

@@ -975,3 +975,40 @@ fn a_failure_is_json_on_stdout_when_json_was_asked_for() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn mistakes_in_the_setup_are_usage_errors_that_say_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = write(
+        d,
+        "a.csv",
+        format!("patient_id,condition,day,injection,pain\n{ROWS}"),
+    );
+    let run = |c: &mut assert_cmd::Command| {
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(prolo()
+        .env("PROLO_MEMORY_LIMIT", "abc")
+        .arg("validate")
+        .arg(&csv));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("PROLO_MEMORY_LIMIT"), "{err}");
+    let file = write(d, "report", "mine");
+    let (code, err) = run(prolo().arg("analyze").arg("--out").arg(&file).arg(&csv));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a folder"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    let config = write(d, "p.toml", "[columns]\npatient_id = \"pid\"\n");
+    let (code, err) = run(prolo()
+        .arg("validate")
+        .arg("--config")
+        .arg(&config)
+        .arg(&csv));
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("patient_id (as column \"pid\""), "{err}");
+}
