@@ -147,7 +147,9 @@ pub fn row(
     let q = describe::quartiles_sorted(sorted);
     let mean_change = moments.mean;
     let sd = moments.var.map(f64::sqrt);
-    let sd_change = sd.filter(|s| *s > 0.0);
+    // The SRM is withheld with the t-test's p when the changes are (essentially) constant:
+    // an SD of rounding error (6.4 and 16.4 − 10) would give one of 5e15.
+    let sd_change = sd.filter(|s| *s > 0.0 && t.as_ref().is_some_and(|t| t.t.is_some()));
     let baseline = describe::moments_with(baseline, baseline_sum);
     let sd_baseline = baseline.var.map(f64::sqrt).filter(|s| *s > 0.0);
     let n = n as u64;

@@ -179,7 +179,12 @@ pub fn group<'a>(
                     m.push(x);
                 }
             }
-            let mut groups = vec![(ALL.to_string(), o.courses.iter().collect::<Vec<_>>())];
+            // An outcome no course is analysed for (every one without a baseline or a
+            // follow-up) has no groups, and so no rows in any table.
+            let mut groups = Vec::new();
+            if !o.courses.is_empty() {
+                groups.push((ALL.to_string(), o.courses.iter().collect::<Vec<_>>()));
+            }
             groups.extend((conditions.iter().cloned().zip(members)).filter(|(_, m)| !m.is_empty()));
             Groups {
                 outcome: o.outcome,

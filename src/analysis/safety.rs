@@ -33,7 +33,8 @@ pub fn analyse(v: &Validated, tallies: &[Tally]) -> Vec<SafetyRow> {
     let total = per
         .iter()
         .fold((0, 0, 0), |a, p| (a.0 + p.0, a.1 + p.1, a.2 + p.2));
-    let mut rows = vec![row(ALL, total)];
+    // No valid course: no rows (not an "all" row of nothing).
+    let mut rows: Vec<SafetyRow> = (total.0 > 0).then(|| row(ALL, total)).into_iter().collect();
     for (name, p) in v.conditions.iter().zip(per) {
         if p.0 > 0 {
             rows.push(row(name, p));

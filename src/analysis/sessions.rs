@@ -43,7 +43,11 @@ pub fn analyse(v: &Validated, tallies: &[Tally]) -> Vec<SessionsRow> {
         per[c.condition as usize].push(f64::from(t.injections));
     }
     let all: Vec<f64> = per.iter().flatten().copied().collect();
-    let mut rows = vec![row(ALL, &all)];
+    // No valid course: no rows (not an "all" row of nothing).
+    let mut rows: Vec<SessionsRow> = (!all.is_empty())
+        .then(|| row(ALL, &all))
+        .into_iter()
+        .collect();
     for (name, x) in v.conditions.iter().zip(&per) {
         if !x.is_empty() {
             rows.push(row(name, x));

@@ -27,7 +27,9 @@ pub struct LogRank {
 /// nearly equal times are merged as R's `aeqSurv` does
 /// ([`tie_nearly_equal_times`]). Groups whose expected count is 0 (no one
 /// at risk at any event time, e.g. an unused index) are left out of the
-/// test, as `survdiff` does. `None` when fewer than two groups remain, or
+/// test, as `survdiff` does. With exactly one group left (and two or more
+/// compared) the result is survdiff's "no test": chi-square 0 on 0 df, p 1.
+/// `None` when there is no event, fewer than two groups are compared, or
 /// when the variance matrix is singular (R: an error from `solve`, which
 /// also refuses a reciprocal condition number below machine epsilon).
 ///
@@ -114,7 +116,19 @@ pub fn logrank(times: &[f64], events: &[bool], groups: &[usize]) -> Option<LogRa
 
     let tested: Vec<usize> = (0..n_groups).filter(|&k| expected[k] > 0.0).collect();
     if tested.len() < 2 {
-        return None;
+        // survdiff: with fewer than two groups expecting an event it reports chi-square 0
+        // ("no test") on (such groups − 1) df: p 1 with one such group, NaN with none (no
+        // event at all).
+        let mut present = vec![false; n_groups];
+        kept().for_each(|i| present[groups[i]] = true);
+        let compared = present.iter().filter(|p| **p).count() >= 2;
+        return (tested.len() == 1 && compared).then_some(LogRank {
+            chisq: 0.0,
+            df: 0,
+            p: 1.0,
+            observed,
+            expected,
+        });
     }
     let df = tested.len() - 1;
     let u: Vec<f64> = tested[1..]
@@ -251,6 +265,17 @@ mod tests {
     fn one_group_is_none() {
         assert_eq!(logrank(&[1.0, 2.0], &[true, true], &[0, 0]), None);
         assert_eq!(logrank(&[], &[], &[]), None);
+    }
+
+    #[test]
+    fn one_group_expecting_events_is_no_test_with_p_1() {
+        // R: survdiff(Surv(c(1, 2), c(0, 1)) ~ c("a", "b")): "Chisq= 0 on 0 degrees of
+        // freedom, p= 1" (a is censored before b's event; only b expects an event).
+        let lr = logrank(&[1.0, 2.0], &[false, true], &[0, 1]).unwrap();
+        assert_eq!((lr.chisq, lr.df, lr.p), (0.0, 0, 1.0));
+        assert_eq!(lr.expected, [0.0, 1.0]);
+        // No event at all: R's p is NaN (on -1 df).
+        assert_eq!(logrank(&[1.0, 2.0], &[false, false], &[0, 1]), None);
     }
 
     #[test]

@@ -183,3 +183,29 @@ fn two_conditions_equal_r() {
 fn zero_change_equals_r() {
     check("edge_zero_change");
 }
+
+/// Degenerate cases minimised from a differential campaign of 1,099 random data sets against
+/// reference.R (tests/fixtures/analyze/differential/): each once disagreed with R or with
+/// the reference's rules.
+#[test]
+fn degenerate_cases_equal_r() {
+    for name in [
+        // Changes equal but for the last binary digit (6.4 and 16.4 − 10): no t-test p, no
+        // SRM (was 5e15), CI [mean, mean].
+        "degenerate_constant_change",
+        // The same across two conditions: Kruskal–Wallis statistic and p both null.
+        "degenerate_kw_rounding",
+        // A condition with no one at risk at any event time: df 1 (survdiff's), not 2.
+        "degenerate_logrank_df",
+        // Only one condition expects an event: survdiff's "no test", chisq 0 on 0 df, p 1
+        // (was null).
+        "degenerate_logrank_no_test",
+        // No course analysed for an outcome: no rows for it (was an empty "all" row).
+        "degenerate_no_function_analysed",
+        "degenerate_no_pain_analysed",
+        // No valid course: no sessions or safety rows.
+        "degenerate_no_valid_course",
+    ] {
+        check(name);
+    }
+}
