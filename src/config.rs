@@ -27,6 +27,15 @@ pub struct Settings {
     pub memory_limit: Option<u64>,
     /// Parts a large file is read in at once; None: one per core for large files.
     pub parts: Option<usize>,
+    /// The config file read, if any, and the SHA-256 of its bytes (provenance).
+    pub config_file: Option<ConfigFileInfo>,
+}
+
+/// The config file a run read, for provenance.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ConfigFileInfo {
+    pub path: String,
+    pub sha256: String,
 }
 
 impl Default for Settings {
@@ -42,6 +51,7 @@ impl Default for Settings {
             exclude_columns: Vec::new(),
             memory_limit: None,
             parts: None,
+            config_file: None,
         }
     }
 }
@@ -144,6 +154,13 @@ impl Settings {
             )),
             _ => Error::io(path, e),
         })?;
+        use sha2::Digest;
+        self.config_file = Some(ConfigFileInfo {
+            path: path.display().to_string(),
+            sha256: (sha2::Sha256::digest(text.as_bytes()).iter())
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        });
         let file: ConfigFile = toml::from_str(&text)
             .map_err(|e| Error::Usage(format!("{}: {}", path.display(), e)))?;
         self.apply(file, &path.display().to_string())

@@ -44,6 +44,10 @@ pub struct Parameters {
     pub instruments: Vec<crate::schema::Instrument>,
     pub confidence_level: f64,
     pub responder_tolerance: f64,
+    /// The config file read (path and SHA-256), or null.
+    pub config_file: Option<crate::config::ConfigFileInfo>,
+    /// Field → input column, as the config file's `[columns]` maps them.
+    pub columns: std::collections::BTreeMap<String, String>,
 }
 
 /// Everything `analyze` computes; serialized as `summary.json`.
@@ -314,5 +318,7 @@ fn parameters(s: &Settings) -> Parameters {
         instruments: s.instruments.clone(),
         confidence_level: crate::stats::CONFIDENCE_LEVEL,
         responder_tolerance: courses::RESPONDER_TOLERANCE,
+        config_file: s.config_file.clone(),
+        columns: s.columns.clone(),
     }
 }

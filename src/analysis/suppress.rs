@@ -72,6 +72,12 @@ pub fn apply(s: &mut Summary, n: u64) {
         // estimate is 1 - events / at risk, so a shown estimate beside a shown at-risk count
         // would give the events away.
         let mut truncated = false;
+        let curve_until_3_withheld = r.curve.iter().any(|p| {
+            p.injections <= 3
+                && [p.at_risk, p.events, p.censored]
+                    .iter()
+                    .any(|c| c.is_some_and(|c| is_small(c, n)))
+        });
         for p in &mut r.curve {
             truncated |= [p.at_risk, p.events, p.censored]
                 .iter()
@@ -86,6 +92,12 @@ pub fn apply(s: &mut Summary, n: u64) {
                 p.ci_high = None;
                 r.suppressed = true;
             }
+        }
+        // Response by 3 injections is the curve's value at 3: withheld with it.
+        if curve_until_3_withheld {
+            r.responded_by_3 = None;
+            r.responded_by_3_ci_low = None;
+            r.responded_by_3_ci_high = None;
         }
     }
     for r in &mut s.trajectory {
@@ -117,6 +129,11 @@ pub fn apply(s: &mut Summary, n: u64) {
             .zip(r.counts.0.iter_mut().map(|(_, c)| c))
             .collect();
         complement(&mut cells);
+        // The counts' mean and quartiles beside n would give withheld counts away (with 3
+        // and 5 sessions withheld, n and the mean fix how many of each): withheld with them.
+        if r.counts.0.iter().any(|(_, c)| c.is_none()) {
+            (r.mean, r.median, r.q1, r.q3) = (None, None, None, None);
+        }
     }
     for r in &mut s.safety {
         if r.courses.is_some_and(|c| c < n) {
@@ -152,7 +169,7 @@ pub fn apply(s: &mut Summary, n: u64) {
             r.baseline.clear();
             continue;
         }
-        if r.age_n.is_some_and(|c| c < n) {
+        if r.age_n.is_some_and(|c| is_small(c, n)) {
             r.suppressed = true;
             r.age_n = None;
             r.age_mean = None;
@@ -170,7 +187,7 @@ pub fn apply(s: &mut Summary, n: u64) {
             complement(&mut cells);
         }
         for b in &mut r.baseline {
-            if b.n.is_some_and(|c| c < n) {
+            if b.n.is_some_and(|c| is_small(c, n)) {
                 r.suppressed = true;
                 b.n = None;
                 b.mean = None;

@@ -1095,7 +1095,8 @@ pub fn identifier_by_name(name: &str) -> Option<String> {
         "login", "photo", "plate",
     ];
     // The name of a thing, not a person: `site_name`, `instrument_name`, `drug name`.
-    const THINGS: [&str; 30] = [
+    // (REDCap exports carry `redcap_event_name`.)
+    const THINGS: [&str; 38] = [
         "site",
         "clinic",
         "center",
@@ -1126,6 +1127,14 @@ pub fn identifier_by_name(name: &str) -> Option<String> {
         "brand",
         "device",
         "file",
+        "event",
+        "visit",
+        "form",
+        "field",
+        "variable",
+        "column",
+        "project",
+        "dataset",
     ];
     let is_thing_name = |i: usize| {
         ["name", "names"].contains(&words[i].to_lowercase().as_str())
@@ -1468,6 +1477,10 @@ mod tests {
             "drug name",
             "clinic_names",
             "insurance",
+            "redcap_event_name",
+            "event_name",
+            "visit name",
+            "form_name",
         ] {
             assert!(identifier_by_name(n).is_none(), "{n}");
         }

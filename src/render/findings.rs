@@ -107,16 +107,15 @@ pub fn text(v: &Validated) -> String {
             );
         }
     }
+    let many = |n: u64, one: &str, more: &str| format!("{n} {}", if n == 1 { one } else { more });
     let _ = writeln!(
         s,
-        "{} records, {} courses read; {} courses valid; {} error{}, {} warning{}",
-        v.records_read,
-        v.courses_read,
-        v.courses.len(),
-        errors,
-        if errors == 1 { "" } else { "s" },
-        warnings,
-        if warnings == 1 { "" } else { "s" }
+        "{}, {} read; {} valid; {}, {}",
+        many(v.records_read, "record", "records"),
+        many(v.courses_read, "course", "courses"),
+        many(v.courses.len() as u64, "course", "courses"),
+        many(errors as u64, "error", "errors"),
+        many(warnings as u64, "warning", "warnings"),
     );
     s
 }

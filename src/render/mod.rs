@@ -17,11 +17,13 @@ pub fn summary_json(summary: &Summary) -> Vec<u8> {
     out
 }
 
-/// Formats a number at full precision (shortest text that reads back as the same f64).
+/// Formats a number at full precision (shortest text that reads back as the same f64), with
+/// an exponent when very small or large (2.7e-311, not 311 digits a spreadsheet reads as 0).
 pub fn number(x: Option<f64>) -> String {
     match x {
         // -0 prints as 0.
         Some(0.0) => "0".into(),
+        Some(v) if !(1e-5..1e16).contains(&v.abs()) => format!("{v:e}"),
         Some(v) => format!("{v}"),
         None => String::new(),
     }
@@ -56,3 +58,30 @@ pub fn count(x: Option<u64>) -> String {
 
 /// How a withheld count or statistic is shown.
 pub const WITHHELD: &str = "withheld";
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn numbers_read_back_exactly_and_tiny_ones_keep_an_exponent() {
+        for v in [
+            0.5,
+            -12.25,
+            1e-5,
+            0.00001234,
+            123456.789,
+            2.703833602389e-311,
+            1e16,
+            5e-324,
+        ] {
+            let text = number(Some(v));
+            assert_eq!(text.parse::<f64>().unwrap(), v, "{text}");
+            assert!(text.len() < 30, "{text}");
+        }
+        assert_eq!(number(Some(2.703833602389e-311)), "2.703833602389e-311");
+        assert_eq!(number(Some(0.0001)), "0.0001");
+        assert_eq!(number(Some(-0.0)), "0");
+        assert_eq!(number(None), "");
+    }
+}

@@ -77,8 +77,12 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         .iter()
         .map(|i| format!("{} (SHA-256 {}, {} records)", i.path, i.sha256, i.records))
         .collect();
+    let config = match &s.parameters.config_file {
+        Some(c) => format!(" · config file: {} (SHA-256 {})", c.path, c.sha256),
+        None => String::new(),
+    };
     b.push(Block::Para(format!(
-        "prolo {} · run {} · input: {} · parameters: pain {} with responder threshold {}, function thresholds = instrument MCIDs unless set, small-cell threshold {}, injections grouped up to {}+.",
+        "prolo {} · run {} · input: {}{config} · parameters: pain {} with responder threshold {}, function thresholds = instrument MCIDs unless set, small-cell threshold {}, injections grouped up to {}+.",
         s.tool_version,
         ctx.run_date,
         inputs.join("; "),
@@ -94,7 +98,7 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
     b.push(Block::Heading(2, "Who was analysed".into()));
     let c = &s.cohort;
     b.push(Block::Para(format!(
-        "{} records were read: {} treatment courses of {} patients. {} courses passed validation. Each exclusion below is counted with its reason; a course can be left out of one outcome (no baseline or no follow-up score) and still count for another.",
+        "Records read: {}; treatment courses: {}; patients: {}; courses that passed validation: {}. Each exclusion below is counted with its reason; a course can be left out of one outcome (no baseline or no follow-up score) and still count for another.",
         count(c.records), count(c.courses), count(c.patients), count(c.valid_courses)
     )));
     let mut rows = vec![vec![
@@ -408,9 +412,9 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
     b.push(Block::Para(methods(s)));
     b.push(Block::Heading(2, "Small counts".into()));
     b.push(Block::Para(if n > 1 {
-        format!("Small-cell suppression was applied (threshold {n}, as in the CMS cell-size suppression policy): counts from 1 to {} are withheld, and so are counts that would let one work such a count out from a shown total or rate (so a withheld count is not always small), and the statistics of groups with fewer than {n} courses. Withheld numbers read \"withheld\" in tables and – in charts. Zero may be shown.", n - 1)
+        format!("Small-cell suppression was applied (threshold {n}{}): counts from 1 to {} are withheld, and so are counts that would let one work such a count out from a shown total or rate (so a withheld count is not always small), and the statistics of groups with fewer than {n} courses. Withheld numbers read \"withheld\" in tables and – in charts. Zero may be shown.", if n == 11 { ", as in the CMS cell-size suppression policy" } else { "; the CMS cell-size suppression policy uses 11" }, n - 1)
     } else {
-        "Small-cell suppression was turned off (--min-cell 0): this report may show counts small enough to identify patients and must not leave the organisation.".into()
+        format!("Small-cell suppression was turned off (--min-cell {n}): this report may show counts small enough to identify patients and must not leave the organisation.")
     }));
     b
 }
@@ -492,9 +496,15 @@ fn methods(s: &Summary) -> String {
     let mut m = String::new();
     let _ = write!(
         m,
-        "A course is one patient's treatment of one condition. Encounters are ordered by day; the baseline is the last score before the first injection (a score on the first injection day counts as before it) and the final follow-up the last score after at least one injection; courses without either are left out of that outcome. Change is follow-up minus baseline; improvement is the change signed so that positive is better. A course is a responder when its improvement is above 0 and at least the threshold: pain {} (IMMPACT, Dworkin 2008 J Pain 9:105; Farrar 2001 Pain 94:149); function instruments their minimal clinically important difference in points: ",
-        p.pain_responder
+        "A course is one patient's treatment of one condition. Encounters are ordered by day; the baseline is the last score before the first injection (a score on the first injection day counts as before it) and the final follow-up the last score after at least one injection; courses without either are left out of that outcome. Change is follow-up minus baseline; improvement is the change signed so that positive is better. A course is a responder when its improvement is above 0 and at least the threshold: pain {} ({}); function instruments (the minimal clinically important difference in points unless set for this run): ",
+        p.pain_responder,
+        if p.pain_responder == crate::schema::Threshold::Percent(30.0).to_string() {
+            "IMMPACT, Dworkin 2008 J Pain 9:105; Farrar 2001 Pain 94:149"
+        } else {
+            "set for this run"
+        }
     );
+    let defaults = crate::schema::default_instruments();
     let mcids: Vec<String> = p
         .instruments
         .iter()
@@ -510,10 +520,10 @@ fn methods(s: &Summary) -> String {
                 } else {
                     "higher"
                 },
-                if i.source.is_empty() {
-                    "no source"
-                } else {
-                    &i.source
+                match defaults.iter().find(|d| d.name == i.name) {
+                    Some(d) if d.mcid != i.mcid => "set for this run",
+                    _ if i.source.is_empty() => "no source",
+                    _ => &i.source,
                 }
             )
         })
@@ -529,10 +539,13 @@ fn methods(s: &Summary) -> String {
     );
     let _ = write!(
         m,
-        "Comparisons use a relative tolerance of {}. Means are given with 95% confidence intervals from the t distribution; medians and quartiles use R's type 7 quantiles; the change is tested with the one-sample t-test and the Wilcoxon signed-rank test (exact below 50 non-zero changes without ties, else the normal approximation with continuity and tie correction, as R's wilcox.test). Proportions have Wilson score intervals without continuity correction. The standardized response mean is the mean change divided by the SD of change; the effect size is the mean change divided by the SD at baseline (0.2, 0.5, 0.8: small, medium, large; Cohen). Injections to response were analysed with the Kaplan–Meier estimator (Greenwood variance, log-transformed 95% CI as R's survfit), counting a course as an event at the first injection count at which it was a responder and censoring it at its final follow-up; the median and its CI follow R's quantile.survfit; conditions were compared with the log-rank test (R survdiff) and improvement across conditions with the Kruskal–Wallis test. Adverse events are counted on injection encounters, per 100 injections with Wilson intervals. Injections received are grouped 1 to {} and {}+. Every statistic is checked against R (stats and survival) in prolo's test suite.",
+        "Comparisons use a relative tolerance of {}. Means are given with 95% confidence intervals from the t distribution; medians and quartiles use R's type 7 quantiles; the change is tested with the one-sample t-test and the Wilcoxon signed-rank test (exact below 50 non-zero changes without ties, else the normal approximation with continuity and tie correction, as R's wilcox.test). Proportions have Wilson score intervals without continuity correction. The standardized response mean is the mean change divided by the SD of change; the effect size is the mean change divided by the SD at baseline (0.2, 0.5, 0.8: small, medium, large; Cohen). Injections to response were analysed with the Kaplan–Meier estimator (Greenwood variance, log-transformed 95% CI as R's survfit), counting a course as an event at the first injection count at which it was a responder and censoring it at its final follow-up; the median and its CI follow R's quantile.survfit; conditions were compared with the log-rank test (R survdiff) and improvement across conditions with the Kruskal–Wallis test. Adverse events are counted on injection encounters, per 100 injections with Wilson intervals. Injections received are grouped {}. Every statistic is checked against R (stats and survival) in prolo's test suite.",
         p.responder_tolerance,
-        p.injections_top.saturating_sub(1),
-        p.injections_top
+        match p.injections_top {
+            0 | 1 => "into one group, 1+".to_string(),
+            2 => "1 and 2+".to_string(),
+            top => format!("1 to {} and {top}+", top - 1),
+        }
     );
     m
 }
@@ -557,15 +570,24 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// Escapes text for Markdown so that no input can become markup, a link or HTML.
+/// Escapes text for Markdown so that no input can become markup, a link or HTML, while
+/// plain text stays readable: `<` only where it could open a tag (`<b`, `</`, `<!`, `<?`),
+/// `>` only where it could open a quote, and the characters of emphasis, code, links,
+/// headings and tables with a backslash. (`&`, parentheses and braces make nothing without
+/// those: an entity decodes to text.)
 pub fn escape_md(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '{' | '}' => {
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str("&lt;")
+            }
+            '>' if out.trim().is_empty() => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -701,6 +723,19 @@ mod tests {
         );
         let md = escape_md("=HYPERLINK(\"http://x\") <b>[x](y)</b>");
         assert!(!md.contains("<b>") && !md.contains("[x](y)"), "{md}");
+        assert!(!escape_md("<!-- x -->").contains('<'));
+        assert!(!escape_md("<?php").contains('<'));
+        assert_eq!(escape_md("> quote"), "&gt; quote");
+        // Plain text stays readable.
+        assert_eq!(
+            escape_md("p <0.0001 (Poltawski & Watson)"),
+            "p <0.0001 (Poltawski & Watson)"
+        );
+        assert_eq!(escape_md("a > b"), "a > b");
+        assert_eq!(
+            escape_md("knee_oa *x* `y` # | \\"),
+            "knee\\_oa \\*x\\* \\`y\\` \\# \\| \\\\"
+        );
     }
 
     #[test]

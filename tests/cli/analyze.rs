@@ -476,3 +476,98 @@ fn a_file_put_into_prolos_folder_stops_the_next_run_and_is_kept() {
     std::fs::remove_file(out.join("notes.txt")).unwrap();
     assert!(run().status.success());
 }
+
+#[test]
+fn no_withheld_count_can_be_worked_out_from_a_mean_or_a_curve() {
+    let s = summary_of(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/sample.csv"),
+        "11",
+    );
+    let (mut sessions, mut curves) = (0, 0);
+    for r in s["sessions_received"].as_array().unwrap() {
+        let counts = r["counts"].as_object().unwrap();
+        if counts.values().any(|c| c.is_null()) && !r["n"].is_null() {
+            sessions += 1;
+            for k in ["mean", "median", "q1", "q3"] {
+                assert!(r[k].is_null(), "{k} beside withheld counts: {r}");
+            }
+        }
+    }
+    for r in s["sessions_to_response"].as_array().unwrap() {
+        let withheld_by_3 = (r["curve"].as_array().unwrap().iter())
+            .any(|p| p["injections"].as_u64().unwrap() <= 3 && p["at_risk"].is_null());
+        if withheld_by_3 {
+            curves += 1;
+            assert!(r["responded_by_3"].is_null(), "the curve's value at 3: {r}");
+        }
+    }
+    assert!(
+        sessions > 0 && curves > 0,
+        "sessions {sessions}, curves {curves}"
+    );
+}
+
+#[test]
+fn a_zero_count_is_shown_and_the_methods_say_what_was_set() {
+    let dir = tempfile::tempdir().unwrap();
+    // No age column: no course has an age, and 0 is shown, not withheld.
+    let text = std::fs::read_to_string(fixture("analyze/clean.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let age = header.iter().position(|h| *h == "age").unwrap();
+    let drop = |l: &str| -> String {
+        let cells: Vec<&str> = l.split(',').collect();
+        let kept: Vec<&str> = (cells.iter().enumerate())
+            .filter(|(i, _)| *i != age)
+            .map(|(_, c)| *c)
+            .collect();
+        kept.join(",")
+    };
+    let mut out = drop(&header.join(","));
+    out.push('\n');
+    for l in lines {
+        out.push_str(&drop(l));
+        out.push('\n');
+    }
+    let csv = write(dir.path(), "no_age.csv", out);
+    let s = summary_of(&csv, "11");
+    for r in s["table1"].as_array().unwrap() {
+        assert_eq!(r["age_n"], 0, "{r}");
+    }
+    let config = write(dir.path(), "p.toml", "min_cell = 5\n");
+    let report = dir.path().join("r");
+    prolo()
+        .args([
+            "analyze",
+            "--responder",
+            "pain=2",
+            "--responder",
+            "WOMAC=15%",
+        ])
+        .args(["--injections-top", "1", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&report)
+        .arg(&csv)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(md.contains("pain 2 points (set for this run)"), "{md}");
+    assert!(
+        md.contains("WOMAC 15% of baseline (0–96, lower is better; set for this run)"),
+        "{md}"
+    );
+    assert!(md.contains("grouped into one group, 1+"), "{md}");
+    assert!(
+        md.contains("threshold 5; the CMS cell-size suppression policy uses 11"),
+        "{md}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("summary.json")).unwrap()).unwrap();
+    let sha = s["parameters"]["config_file"]["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    assert!(
+        md.contains(sha),
+        "the config file's hash is in the provenance line"
+    );
+}
