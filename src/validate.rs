@@ -600,20 +600,28 @@ pub fn validate(data: &mut Dataset, settings: &Settings) -> Result<Validated> {
 
 /// Findings about whole files: identifier columns and date columns.
 fn file_findings(out: &mut Validated, data: &Dataset) {
+    // One finding per column, with every reason it was stopped for (its name, its values).
+    let mut columns: Vec<(usize, &str, Vec<&str>)> = Vec::new();
     for id in &data.identifiers {
+        match (columns.iter_mut()).find(|(f, c, _)| *f == id.file && *c == id.column) {
+            Some((_, _, why)) => why.push(&id.why),
+            None => columns.push((id.file, &id.column, vec![&id.why])),
+        }
+    }
+    for (file, column, why) in columns {
         out.findings.push(Finding {
             severity: Severity::Error,
             reason: Reason::Identifier,
-            file: data.inputs[id.file].path.clone(),
+            file: data.inputs[file].path.clone(),
             line: Some(1),
-            column: Some(id.column.clone()),
+            column: Some(column.to_string()),
             value: None,
             expected: format!(
-                "de-identified data: {}; drop the column or pass --exclude-columns {:?}",
-                id.why, id.column
+                "de-identified data: {}; drop the column or pass --exclude-columns {column:?}",
+                why.join("; and ")
             ),
             cost: "the run stops (analyze refuses identifiable input)".into(),
-            file_index: id.file,
+            file_index: file,
         });
     }
     let converted = (data.dated.iter()).map(|&f| (f, "Converted to day on read", "converted"));
@@ -1107,7 +1115,20 @@ impl Pass<'_> {
         match schema::parse_number(text).filter(|v| (p.min..=p.max).contains(v)) {
             Some(v) => v,
             None => {
-                let expected = format!("a pain score from {} to {} ({})", p.min, p.max, p.name);
+                // A 0–100 score on the 0–10 scale is most likely a VAS read as an NRS.
+                let vas = (self.settings.pain_scale == crate::schema::PainScale::Nrs)
+                    .then(|| schema::parse_number(text))
+                    .flatten()
+                    .is_some_and(|v| v > p.max && v <= 100.0);
+                let hint = if vas {
+                    "; if pain is a 0–100 VAS, pass --pain-scale vas"
+                } else {
+                    ""
+                };
+                let expected = format!(
+                    "a pain score from {} to {} ({}){hint}",
+                    p.min, p.max, p.name
+                );
                 self.value_finding(course, Reason::InvalidPain, r, col::PAIN, expected);
                 f64::NAN
             }

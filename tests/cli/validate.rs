@@ -328,3 +328,46 @@ fn line_numbers_count_blank_lines_crlf_and_quoted_line_breaks() {
         assert_eq!(findings(&r, "invalid pain")[0]["line"], line, "{name}: {r}");
     }
 }
+
+#[test]
+fn a_vas_read_as_nrs_says_so_and_an_identifier_column_is_one_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "vas.csv",
+        "patient_id,condition,day,injection,pain\nP1,knee,0,1,55\nP1,knee,30,0,12.5\nP2,knee,0,1,11\nP2,knee,30,0,140\n",
+    );
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 3);
+    let pain = findings(&r, "invalid pain");
+    assert_eq!(pain.len(), 4);
+    for f in &pain {
+        let hint = f["expected"].as_str().unwrap().contains("--pain-scale vas");
+        // 140 is no VAS score either.
+        assert_eq!(hint, f["value"] != "140", "{f}");
+    }
+    let (code, _) = {
+        let out = prolo()
+            .args(["validate", "--pain-scale", "vas"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        (out.status.code(), ())
+    };
+    assert_eq!(code, Some(3), "140 is out of range on the VAS too");
+    // A column stopped for its name and its values: one finding giving both reasons.
+    let p = write(
+        dir.path(),
+        "ids.csv",
+        "patient_id,condition,day,injection,pain,email\nP1,knee,0,1,5,a@b.org\n",
+    );
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 3);
+    let ids = findings(&r, "identifier column");
+    assert_eq!(ids.len(), 1, "{r}");
+    let why = ids[0]["expected"].as_str().unwrap();
+    assert!(
+        why.contains("its name") && why.contains("e-mail addresses"),
+        "{why}"
+    );
+}
