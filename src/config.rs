@@ -157,9 +157,7 @@ impl Settings {
         use sha2::Digest;
         self.config_file = Some(ConfigFileInfo {
             path: path.display().to_string(),
-            sha256: (sha2::Sha256::digest(text.as_bytes()).iter())
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            sha256: crate::ingest::hex(&sha2::Sha256::digest(text.as_bytes())),
         });
         let file: ConfigFile = toml::from_str(&text)
             .map_err(|e| Error::Usage(format!("{}: {}", path.display(), e)))?;

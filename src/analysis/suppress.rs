@@ -72,12 +72,6 @@ pub fn apply(s: &mut Summary, n: u64) {
         // estimate is 1 - events / at risk, so a shown estimate beside a shown at-risk count
         // would give the events away.
         let mut truncated = false;
-        let curve_until_3_withheld = r.curve.iter().any(|p| {
-            p.injections <= 3
-                && [p.at_risk, p.events, p.censored]
-                    .iter()
-                    .any(|c| c.is_some_and(|c| is_small(c, n)))
-        });
         for p in &mut r.curve {
             truncated |= [p.at_risk, p.events, p.censored]
                 .iter()
@@ -94,7 +88,7 @@ pub fn apply(s: &mut Summary, n: u64) {
             }
         }
         // Response by 3 injections is the curve's value at 3: withheld with it.
-        if curve_until_3_withheld {
+        if r.withheld_from.is_some_and(|k| k <= 3) {
             r.responded_by_3 = None;
             r.responded_by_3_ci_low = None;
             r.responded_by_3_ci_high = None;

@@ -683,7 +683,16 @@ pub(crate) fn source_name(settings: &Settings, field: usize) -> String {
         .unwrap_or_else(|| name.to_string())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// The column each field is read from (the config file's mapping, else the field's name), in
+/// lower case, indexed by field.
+fn source_names(settings: &Settings) -> Vec<String> {
+    (0..FIELDS.len())
+        .map(|f| source_name(settings, f).to_lowercase())
+        .collect()
+}
+
+/// Bytes as lower-case hexadecimal (how SHA-256 digests are written).
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -743,10 +752,7 @@ impl File<'_> {
         let gzip = magic.starts_with(&[0x1f, 0x8b]);
         let head_len = head.len() as u64;
         let head_ends_line = head.ends_with(b"\n");
-        let known: Vec<String> = (0..FIELDS.len())
-            .map(|f| source_name(self.settings, f).to_lowercase())
-            .collect();
-        let separator = detect_separator(&head, &known);
+        let separator = detect_separator(&head, &source_names(self.settings));
         let header = parse_header(&head, separator).map_err(|e| self.bad(e))?;
         let plan = self.plan(&header)?;
         let mut columns = [None; N_FIELDS];
@@ -952,15 +958,12 @@ impl File<'_> {
     fn plan(&self, header: &[String]) -> Result<Vec<(usize, String)>> {
         let lower: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
         let excluded = &self.settings.exclude_columns;
-        let read: Vec<String> = (0..FIELDS.len())
-            .map(|f| source_name(self.settings, f).to_lowercase())
-            .filter(|name| !excluded.contains(name))
-            .collect();
+        let names = source_names(self.settings);
         // Only a column prolo reads must be named once: other columns (a spreadsheet's
         // unnamed trailing ones, two "notes") are ignored.
         let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, h) in lower.iter().enumerate() {
-            if !read.contains(h) {
+            if !names.contains(h) || excluded.contains(h) {
                 continue;
             }
             if let Some(&j) = seen.get(h.as_str()) {
@@ -974,12 +977,11 @@ impl File<'_> {
             seen.insert(h, i);
         }
         let mut plan = Vec::new();
-        for field in 0..FIELDS.len() {
-            let wanted = source_name(self.settings, field).to_lowercase();
-            if excluded.contains(&wanted) {
+        for (field, wanted) in names.iter().enumerate() {
+            if excluded.contains(wanted) {
                 continue;
             }
-            if let Some(i) = lower.iter().position(|h| *h == wanted) {
+            if let Some(i) = lower.iter().position(|h| h == wanted) {
                 plan.push((field, header[i].clone()));
             }
         }
@@ -1039,9 +1041,7 @@ impl File<'_> {
         sample: &[Vec<String>],
         by_name: bool,
     ) -> Vec<IdentifierColumn> {
-        let mapped: Vec<String> = (0..FIELDS.len())
-            .map(|f| source_name(self.settings, f).to_lowercase())
-            .collect();
+        let mapped = source_names(self.settings);
         let mut hits = Vec::new();
         for (name, values) in header.iter().zip(sample) {
             let lower = name.trim().to_lowercase();

@@ -303,7 +303,7 @@ pub fn all(s: &Summary) -> Vec<(String, Vec<u8>)> {
         }));
     for (name, outcome, instrument, statistic, df, p, conditions, suppressed) in tests {
         let shown = |x: Option<f64>| match suppressed {
-            true => "withheld".to_string(),
+            true => super::WITHHELD.to_string(),
             false => number(x),
         };
         t.row(vec![

@@ -864,9 +864,9 @@ fn columns_prolo_does_not_read_may_be_unnamed_or_named_twice() {
     let sites: String = ROWS.lines().map(|r| format!("{r},a,b\n")).collect();
     let twice = format!("patient_id,condition,day,injection,pain,site,Site\n{sites}");
     let p = write(d, "c.csv", twice);
-    let out = prolo().arg("validate").arg(&p).output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("both named \"Site\""));
+    let (code, err) = validate_stderr(&p);
+    assert_eq!(code, 3);
+    assert!(err.contains("both named \"Site\""), "{err}");
     let got = results(analyze_json(
         &["--exclude-columns", "site", p.to_str().unwrap()],
         None,
@@ -884,10 +884,8 @@ fn every_row_with_too_many_fields_is_named_in_one_error() {
         let extra = if i % 3 == 2 { ",x" } else { "" };
         text.push_str(&format!("P{i},knee,0,1,5{extra}\n"));
     }
-    let p = write(d, "ragged.csv", &text);
-    let out = prolo().arg("validate").arg(&p).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
+    let (code, err) = validate_stderr(&write(d, "ragged.csv", &text));
+    assert_eq!(code, 3, "{err}");
     assert!(
         err.contains(
             "13 rows have more fields than the header's 5: lines 4 (6 fields), 7 (6 fields), 10"
@@ -897,19 +895,14 @@ fn every_row_with_too_many_fields_is_named_in_one_error() {
     assert!(err.contains("40 (6 fields); a value"), "{err}");
     // Past 20 rows the rest are counted.
     let many: String = (0..30).map(|i| format!("P{i},knee,0,1,5,x\n")).collect();
-    let p = write(
-        d,
-        "many.csv",
-        format!("patient_id,condition,day,injection,pain\n{many}"),
-    );
-    let err = String::from_utf8_lossy(&prolo().arg("validate").arg(&p).output().unwrap().stderr)
-        .to_string();
+    let many = format!("patient_id,condition,day,injection,pain\n{many}");
+    let (code, err) = validate_stderr(&write(d, "many.csv", many));
+    assert_eq!(code, 3, "{err}");
     assert!(err.contains("21 (6 fields) and 10 more"), "{err}");
     // One row: named as before.
     let one = format!("patient_id,condition,day,injection,pain\n{ROWS}P9,knee,0,1,5,x\n");
-    let p = write(d, "one.csv", one);
-    let err = String::from_utf8_lossy(&prolo().arg("validate").arg(&p).output().unwrap().stderr)
-        .to_string();
+    let (code, err) = validate_stderr(&write(d, "one.csv", one));
+    assert_eq!(code, 3, "{err}");
     assert!(
         err.contains("line 7: 6 fields where the header has 5"),
         "{err}"

@@ -49,6 +49,13 @@ pub fn validate_json(path: &Path) -> (i32, serde_json::Value) {
     (code, report)
 }
 
+/// Runs `prolo validate FILE` and returns (exit code, stderr).
+pub fn validate_stderr(path: &Path) -> (i32, String) {
+    let out = prolo().arg("validate").arg(path).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    (out.status.code().unwrap(), err)
+}
+
 /// The findings of one reason in a validate report.
 pub fn findings<'a>(report: &'a serde_json::Value, reason: &str) -> Vec<&'a serde_json::Value> {
     report["findings"]
