@@ -138,6 +138,35 @@ impl Settings {
         Ok(())
     }
 
+    /// Fails on a responder threshold no course could reach (`--responder pain=150%`, or
+    /// more points than the scale spans): every responder count would be 0 by construction.
+    pub fn check_thresholds(&self) -> Result<()> {
+        for (outcome, i) in std::iter::once(("pain", &self.pain))
+            .chain(self.instruments.iter().map(|i| (i.name.as_str(), i)))
+        {
+            let unreachable = match i.mcid {
+                Threshold::Points(p) => p > i.max - i.min,
+                // A score that is better lower and never negative falls by 100% at most.
+                Threshold::Percent(p) => p > 100.0 && i.better == Better::Lower && i.min >= 0.0,
+            };
+            if unreachable {
+                return Err(Error::Usage(format!(
+                    "responder threshold {outcome}: {} cannot be reached on {} ({} to {}, {} is better); expected at most {}",
+                    i.mcid,
+                    i.name,
+                    i.min,
+                    i.max,
+                    if i.better == Better::Lower { "lower" } else { "higher" },
+                    match i.mcid {
+                        Threshold::Points(_) => format!("{} points", i.max - i.min),
+                        Threshold::Percent(_) => "100%".to_string(),
+                    }
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The instrument names, comma-separated, for messages.
     pub fn instrument_names(&self) -> String {
         let names: Vec<&str> = self.instruments.iter().map(|i| i.name.as_str()).collect();
@@ -178,6 +207,18 @@ impl Settings {
         }
         for entry in file.instruments {
             let instrument = entry.resolve(origin)?;
+            // The pain scales are not function instruments: an entry named so would make
+            // prolo read a `function_instrument` of "NRS" as function.
+            let scales = [PainScale::Nrs, PainScale::Vas].map(|s| s.instrument().name);
+            if scales
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&instrument.name))
+            {
+                return Err(Error::Usage(format!(
+                    "{origin}: [[instruments]] name = {:?} is a pain scale, not a function instrument; set pain_scale = \"nrs\" or \"vas\" and its threshold under [responder] (pain = \"30%\")",
+                    instrument.name
+                )));
+            }
             match self.instrument(&instrument.name).map(|(i, _)| i) {
                 Some(i) => self.instruments[i] = instrument,
                 None => self.instruments.push(instrument),

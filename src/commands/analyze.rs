@@ -22,6 +22,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     if let Some(n) = args.injections_top {
         settings.injections_top = n;
     }
+    settings.check_thresholds()?;
     let mut time = output::Timings::start();
     let mut data = ingest::read(&args.input.files, &settings)?;
     let v = {
@@ -57,6 +58,16 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             "prolo: {} finding(s) ({} errors); excluded rows, courses and values are counted in the cohort flow. `prolo validate` lists them.",
             v.findings.len(),
             errors
+        );
+    }
+    // An empty report is a result, but not one to leave unsaid, terminal or not.
+    if v.records_read == 0 {
+        eprintln!(
+            "prolo: warning: the input holds no records (a header alone); every table is empty"
+        );
+    } else if v.courses.is_empty() {
+        eprintln!(
+            "prolo: warning: no course is valid (every course read was excluded), so every analysis is empty; `prolo validate` says why"
         );
     }
     let inputs: Vec<InputInfo> = data

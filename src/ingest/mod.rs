@@ -108,7 +108,27 @@ struct FileState {
     id: (u64, u64),
 }
 
+/// The usage error for an input given twice: every record of it would be read twice, so
+/// every course would be a run of duplicate encounters, excluded.
+fn twice(earlier: &str, later: &str, how: &str) -> Error {
+    Error::Usage(format!(
+        "{earlier} and {later} {how}: every record would be read twice; give each file once"
+    ))
+}
+
 impl FileState {
+    /// Whether `other` is this file (the same device and inode).
+    #[cfg(unix)]
+    fn same_file(&self, other: &FileState) -> bool {
+        self.id == other.id
+    }
+
+    /// Whether `other` is this file: not known here (identical contents are found later).
+    #[cfg(not(unix))]
+    fn same_file(&self, _: &FileState) -> bool {
+        false
+    }
+
     fn of(meta: &std::fs::Metadata) -> FileState {
         #[cfg(unix)]
         use std::os::unix::fs::MetadataExt;
@@ -260,12 +280,25 @@ pub fn read(paths: &[String], settings: &Settings) -> Result<Dataset> {
     let mut opened = Vec::with_capacity(paths.len());
     for path in paths {
         let raw: Box<dyn Read> = if path == "-" {
+            if paths.iter().filter(|p| *p == "-").count() > 1 {
+                return Err(Error::Usage(
+                    "- (standard input) is given more than once; it can be read once".into(),
+                ));
+            }
             opened.push(None);
             Box::new(std::io::stdin())
         } else {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-            opened.push(meta.is_file().then(|| FileState::of(&meta)));
+            let state = meta.is_file().then(|| FileState::of(&meta));
+            let seen = |s: &FileState| {
+                (opened.iter())
+                    .position(|o: &Option<FileState>| o.as_ref().is_some_and(|o| o.same_file(s)))
+            };
+            if let Some(earlier) = state.as_ref().and_then(seen) {
+                return Err(twice(&paths[earlier], path, "are the same file"));
+            }
+            opened.push(state);
             Box::new(file)
         };
         inputs.push((path.clone(), raw));
@@ -305,6 +338,24 @@ pub fn read_from(inputs: Vec<(String, Box<dyn Read>)>, settings: &Settings) -> R
         data.identifiers.extend(ids);
         data.inputs.push(input);
         data.sources.push(source);
+    }
+    // A name no file has is a typing error: the column meant is read.
+    let has = |name: &String| {
+        (data.inputs.iter()).any(|i| i.header.iter().any(|h| h.trim().to_lowercase() == *name))
+    };
+    if let Some(name) = settings.exclude_columns.iter().find(|n| !has(n)) {
+        let columns: Vec<&str> = (data.inputs.iter())
+            .flat_map(|i| &i.header)
+            .map(String::as_str)
+            .collect();
+        let more = match columns.len() {
+            0..=20 => String::new(),
+            n => format!(" and {} more", n - 20),
+        };
+        return Err(Error::Usage(format!(
+            "--exclude-columns {name:?}: no input file has a column of that name; the columns are {}{more}",
+            columns[..columns.len().min(20)].join(", ")
+        )));
     }
     Ok(data)
 }
@@ -382,6 +433,13 @@ impl Dataset {
             self.inputs[index].sha256 = sha256;
             self.inputs[index].bytes_read = bytes;
             self.unchanged(index, true)?;
+        }
+        for (i, later) in self.inputs.iter().enumerate() {
+            let same = |e: &&Input| !e.sha256.is_empty() && e.sha256 == later.sha256;
+            if let Some(earlier) = self.inputs[..i].iter().find(same) {
+                let same = format!("have the same contents (SHA-256 {})", later.sha256);
+                return Err(twice(&earlier.path, &later.path, &same));
+            }
         }
         Ok(())
     }
@@ -853,6 +911,11 @@ impl File<'_> {
             ));
         }
         if let Err(e) = std::str::from_utf8(&head) {
+            if self.path.to_lowercase().ends_with(".parquet") {
+                return Err(self.bad(
+                    "not a Parquet file (a Parquet file begins with the bytes PAR1) and not text; expected a complete Parquet file or a UTF-8 CSV file".into(),
+                ));
+            }
             return Err(self.bad(format!(
                 "line 1: byte {} is not UTF-8; expected a UTF-8 text file (re-export it as UTF-8 CSV)",
                 e.valid_up_to()

@@ -368,3 +368,128 @@ fn a_vas_read_as_nrs_says_so_and_an_identifier_column_is_one_finding() {
         "{why}"
     );
 }
+
+/// Stderr of a run expected to stop with a usage error (exit 2).
+fn usage_error(args: &[&str]) -> String {
+    let out = prolo().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    stderr
+}
+
+/// A path as text, for argument lists (test paths are UTF-8).
+fn text(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_file_given_twice_is_refused_before_anything_is_read_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = text(&fixture("analyze/clean.csv"));
+    let copy = text(&dir.path().join("copy.csv"));
+    std::fs::copy(&f, &copy).unwrap();
+    let h = "patient_id,condition,day,injection,pain";
+    let other = write(dir.path(), "other.csv", format!("{h}\nQ1,knee,0,1,5\n"));
+    for command in ["validate", "analyze"] {
+        let e = usage_error(&[command, &f, &f]);
+        assert!(
+            e.contains("are the same file") && e.contains("give each file once"),
+            "{e}"
+        );
+        let e = usage_error(&[command, &f, &copy]);
+        assert!(e.contains("have the same contents (SHA-256 "), "{e}");
+        let e = usage_error(&[command, "-", "-"]);
+        assert!(e.contains("standard input"), "{e}");
+    }
+    // Two different files are one data set, as always.
+    prolo()
+        .arg("validate")
+        .arg(&f)
+        .arg(&other)
+        .assert()
+        .success();
+}
+
+#[test]
+fn unreachable_responder_thresholds_and_unknown_excluded_columns_are_usage_errors() {
+    let f = text(&fixture("analyze/clean.csv"));
+    for (responder, says) in [
+        ("pain=150%", "150% of baseline cannot be reached on NRS"),
+        ("pain=11", "11 points cannot be reached on NRS (0 to 10"),
+        ("WOMAC=101%", "expected at most 100%"),
+    ] {
+        let e = usage_error(&["analyze", &f, "--responder", responder]);
+        assert!(e.contains(says), "{responder}: {e}");
+    }
+    // The edges are reachable: a fall to 0, the whole scale, and above 100% where higher
+    // is better (a score can more than double); on a 0–100 VAS, 50 points.
+    for ok in [
+        &["--responder", "pain=100%"][..],
+        &["--responder", "pain=10"],
+        &["--responder", "VISA-A=150%"],
+        &["--pain-scale", "vas", "--responder", "pain=50"],
+    ] {
+        prolo().args(["analyze", &f]).args(ok).assert().success();
+    }
+    let e = usage_error(&["analyze", &f, "--exclude-columns", "mrn_typo"]);
+    let says = "\"mrn_typo\": no input file has a column of that name; the columns are patient_id";
+    assert!(e.contains(says), "{e}");
+    (prolo().args(["analyze", &f, "--exclude-columns", " SITE "]))
+        .assert()
+        .success();
+}
+
+#[test]
+fn an_empty_result_is_said_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = "patient_id,condition,day,injection,pain";
+    let header = write(dir.path(), "h.csv", format!("{h}\n"));
+    let all_bad = write(
+        dir.path(),
+        "bad.csv",
+        format!("{h}\nP1,knee,-1,1,5\nP2,knee,-3,1,5\n"),
+    );
+    for (file, says) in [
+        (&header, "the input holds no records"),
+        (&all_bad, "no course is valid"),
+    ] {
+        let out = prolo().arg("analyze").arg(file).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{out:?}"
+        );
+    }
+    let out = (prolo().arg("analyze").arg(fixture("analyze/clean.csv")))
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_pain_scale_cannot_be_defined_as_a_function_instrument() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "prolo.toml",
+        "[[instruments]]\nname = \"VAS\"\nmax = 100\nbetter = \"lower\"\nmcid = \"10\"\n",
+    );
+    let f = text(&fixture("analyze/clean.csv"));
+    let e = usage_error(&["validate", &f, "--config", &text(&config)]);
+    assert!(
+        e.contains("\"VAS\" is a pain scale, not a function instrument"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_parquet_name_on_other_bytes_gets_a_parquet_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "export.parquet", b"\xff\xfe\x00garbage\x81\x82");
+    let (code, e) = validate_stderr(&p);
+    assert_eq!(code, 3);
+    assert!(
+        e.contains("not a Parquet file (a Parquet file begins with the bytes PAR1)"),
+        "{e}"
+    );
+}
