@@ -19,6 +19,8 @@ pub struct CurvePoint {
     pub cum_response: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
+    /// Withheld by small-cell suppression (every value above is then null).
+    pub suppressed: bool,
 }
 
 /// Injections to response in one group.
@@ -166,6 +168,7 @@ pub fn curve(
                 cum_response: Some(1.0 - p.surv),
                 ci_low: flip(p.upper),
                 ci_high: flip(p.lower),
+                suppressed: false,
             })
             .collect(),
         withheld_from: None,

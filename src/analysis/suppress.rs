@@ -84,6 +84,7 @@ pub fn apply(s: &mut Summary, n: u64) {
                 p.cum_response = None;
                 p.ci_low = None;
                 p.ci_high = None;
+                p.suppressed = true;
                 r.suppressed = true;
             }
         }

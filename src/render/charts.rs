@@ -2488,6 +2488,7 @@ mod tests {
             cum_response: Some(c),
             ci_low: None,
             ci_high: None,
+            suppressed: false,
         };
         let s = steps(&[p(1, 0.2), p(3, 0.5)]);
         assert_eq!(

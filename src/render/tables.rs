@@ -240,10 +240,9 @@ pub fn all(s: &Summary) -> Vec<(String, Vec<u8>)> {
             number(r.responded_by_3_ci_high),
         ]);
         for p in &r.curve {
-            let withheld = r.withheld_from.is_some_and(|w| p.injections >= w);
             let c = |x: Option<u64>| {
-                if withheld {
-                    "withheld".to_string()
+                if p.suppressed {
+                    super::WITHHELD.to_string()
                 } else {
                     c(x)
                 }

@@ -241,6 +241,8 @@ fn response_curves_stop_where_a_count_would_be_small() {
     for r in v["sessions_to_response"].as_array().unwrap() {
         let mut withheld = false;
         for p in r["curve"].as_array().unwrap() {
+            // Each point says whether it was withheld (SPEC: null with "suppressed": true).
+            assert_eq!(p["suppressed"], p["cum_response"].is_null(), "{r}");
             if p["cum_response"].is_null() {
                 withheld = true;
                 assert!(
