@@ -205,6 +205,20 @@ impl Settings {
             }
             self.columns.insert(field, column);
         }
+        // Two fields mapped onto one column: one of the two is a mistake. (A field mapped onto
+        // the column another field reads by its own name is allowed: `condition = "site"`.)
+        let mapped: Vec<(&String, &String)> = self.columns.iter().collect();
+        for (i, (field, column)) in mapped.iter().enumerate() {
+            if let Some((other, _)) = mapped[..i]
+                .iter()
+                .find(|(_, c)| c.eq_ignore_ascii_case(column))
+            {
+                return Err(Error::Usage(format!(
+                    "{origin}: [columns] maps both {other} and {field} onto column {column:?}; expected one field per column"
+                )));
+            }
+        }
+        let mut defined: Vec<String> = Vec::new();
         for entry in file.instruments {
             let instrument = entry.resolve(origin)?;
             // The pain scales are not function instruments: an entry named so would make
@@ -219,6 +233,16 @@ impl Settings {
                     instrument.name
                 )));
             }
+            if defined
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&instrument.name))
+            {
+                return Err(Error::Usage(format!(
+                    "{origin}: [[instruments]] defines {:?} twice (names are matched in any case); expected each instrument once",
+                    instrument.name
+                )));
+            }
+            defined.push(instrument.name.clone());
             match self.instrument(&instrument.name).map(|(i, _)| i) {
                 Some(i) => self.instruments[i] = instrument,
                 None => self.instruments.push(instrument),

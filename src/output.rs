@@ -15,6 +15,18 @@ pub const MARKER: &str = ".prolo-output";
 /// folder beside `dir`, which then takes `dir`'s place. An existing `dir` is replaced only when
 /// it is empty or marked as prolo's; a failed run leaves an earlier report untouched.
 pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    // A link (`reports -> /share/reports`) stays a link: the folder it points to is written,
+    // by the same rules, and replaced beside itself.
+    if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return match fs::canonicalize(dir) {
+            Ok(target) => write_folder(&target, files),
+            Err(_) => Err(Error::Usage(format!(
+                "{}: is a symbolic link to nothing ({}); refusing to replace it. Point it at a folder or choose another --out",
+                dir.display(),
+                fs::read_link(dir).map_or_else(|_| "?".into(), |t| t.display().to_string())
+            ))),
+        };
+    }
     if dir.exists() && !dir.is_dir() {
         return Err(Error::Usage(format!(
             "{}: exists and is a file, not a folder; refusing to replace it. Choose a new or empty folder for --out",

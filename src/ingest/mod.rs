@@ -1104,7 +1104,6 @@ impl File<'_> {
         sample: &[Vec<String>],
         by_name: bool,
     ) -> Vec<IdentifierColumn> {
-        let mapped = source_names(self.settings);
         let mut hits = Vec::new();
         for (name, values) in header.iter().zip(sample) {
             let lower = name.trim().to_lowercase();
@@ -1124,7 +1123,10 @@ impl File<'_> {
                 }
                 continue;
             }
-            let why = if mapped.contains(&lower) {
+            // A field's own name passes (`patient_id` is a pseudonym by contract); a column
+            // mapped onto a field in the config file is judged by its name like any other:
+            // mapping `MRN` onto patient_id does not make it de-identified.
+            let why = if FIELDS.iter().any(|f| f.name == lower) {
                 None
             } else {
                 identifier_by_name(&lower)

@@ -573,3 +573,36 @@ fn a_zero_count_is_shown_and_the_methods_say_what_was_set() {
         "the config file's hash is in the provenance line"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn out_through_a_symbolic_link_writes_the_folder_it_points_to_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let (real, link) = (dir.path().join("real"), dir.path().join("link"));
+    std::fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    for _ in 0..2 {
+        (prolo().arg("analyze").arg(fixture("analyze/clean.csv")))
+            .arg("--out")
+            .arg(&link)
+            .assert()
+            .success();
+        let meta = std::fs::symlink_metadata(&link).unwrap();
+        assert!(meta.file_type().is_symlink());
+        assert!(real.join("summary.json").is_file() && real.join(".prolo-output").is_file());
+    }
+    // A link to nothing is refused, and left as it is.
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("missing"), &dangling).unwrap();
+    let out = (prolo().arg("analyze").arg(fixture("analyze/clean.csv")))
+        .arg("--out")
+        .arg(&dangling)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a symbolic link to nothing"));
+    assert!(std::fs::symlink_metadata(&dangling)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}

@@ -493,3 +493,67 @@ fn a_parquet_name_on_other_bytes_gets_a_parquet_message() {
         "{e}"
     );
 }
+
+#[test]
+fn mapping_an_identifier_column_onto_a_field_does_not_pass_the_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "mrn.csv",
+        "MRN,condition,day,injection,pain\nA1,knee_oa,0,1,8\nA1,knee_oa,30,1,5\n",
+    );
+    let config = write(
+        dir.path(),
+        "prolo.toml",
+        "[columns]\npatient_id = \"MRN\"\n",
+    );
+    let out = (prolo().args(["validate", "--format", "json", "--config"]))
+        .arg(&config)
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = findings(&r, "identifier column");
+    assert_eq!(found.len(), 1, "{r}");
+    assert_eq!(found[0]["column"], "MRN");
+    // A pseudonymous column mapped the same way passes.
+    let q = write(
+        dir.path(),
+        "redcap.csv",
+        "record_id,condition,day,injection,pain\nA1,knee_oa,0,1,8\nA1,knee_oa,30,1,5\n",
+    );
+    let config = write(
+        dir.path(),
+        "p2.toml",
+        "[columns]\npatient_id = \"record_id\"\n",
+    );
+    (prolo().args(["validate", "--config"]).arg(&config).arg(&q))
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_config_that_contradicts_itself_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = text(&fixture("analyze/clean.csv"));
+    let instrument = |name: &str, max: u32| {
+        format!(
+            "[[instruments]]\nname = \"{name}\"\nmax = {max}\nbetter = \"lower\"\nmcid = \"2\"\n"
+        )
+    };
+    for (toml, says) in [
+        (
+            "[columns]\npatient_id = \"dx\"\ncondition = \"DX\"\n".to_string(),
+            "maps both condition and patient_id onto column",
+        ),
+        (
+            format!("{}{}", instrument("X", 10), instrument("x", 50)),
+            "defines \"x\" twice",
+        ),
+    ] {
+        let config = write(dir.path(), "prolo.toml", toml);
+        let e = usage_error(&["validate", &f, "--config", &text(&config)]);
+        assert!(e.contains(says), "{e}");
+    }
+}
