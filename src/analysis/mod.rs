@@ -2,6 +2,7 @@
 
 pub mod change;
 pub mod cohort;
+pub mod derivable;
 pub mod response;
 pub mod safety;
 pub mod sessions;
@@ -234,7 +235,7 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
         },
         || {
             rayon::join(
-                || response::analyse(&groups),
+                || response::analyse(&groups, settings.min_cell),
                 || {
                     rayon::join(
                         || response::kruskal(&groups),

@@ -71,7 +71,7 @@ pub struct KruskalRow {
 
 /// Kaplan–Meier per group, and a log-rank test across conditions per outcome (the groups and
 /// the outcomes' tests on every core).
-pub fn analyse(groups: &[Groups]) -> (Vec<ResponseRow>, Vec<LogRankRow>) {
+pub fn analyse(groups: &[Groups], min_cell: u64) -> (Vec<ResponseRow>, Vec<LogRankRow>) {
     rayon::join(
         || {
             rows_by_group(
@@ -86,15 +86,33 @@ pub fn analyse(groups: &[Groups]) -> (Vec<ResponseRow>, Vec<LogRankRow>) {
                 |r: &mut ResponseRow| &mut r.condition,
             )
         },
-        || groups.par_iter().filter_map(logrank_row).collect(),
+        || {
+            groups
+                .par_iter()
+                .filter_map(|g| logrank_row(g, min_cell))
+                .collect()
+        },
     )
 }
 
-/// The log-rank test across the conditions of one outcome, when it has two or more.
-fn logrank_row(g: &Groups) -> Option<LogRankRow> {
+/// The log-rank test across the conditions of one outcome, when it has two or more. A test
+/// that small-cell suppression withholds (a condition under `min_cell` courses) is not
+/// computed: with thousands of conditions its (k − 1)² variance matrix took minutes.
+fn logrank_row(g: &Groups, min_cell: u64) -> Option<LogRankRow> {
     let by_condition: Vec<_> = g.groups.iter().filter(|(c, _)| c != ALL).collect();
     if by_condition.len() < 2 {
         return None;
+    }
+    if min_cell > 1 && (by_condition.iter()).any(|(_, m)| (m.len() as u64) < min_cell) {
+        return Some(LogRankRow {
+            outcome: g.kind.to_string(),
+            instrument: g.instrument.clone(),
+            chisq: None,
+            df: None,
+            p: None,
+            conditions: by_condition.len() as u64,
+            suppressed: true,
+        });
     }
     let mut times = Vec::new();
     let mut events = Vec::new();

@@ -2,6 +2,9 @@
 //! statistics of groups under N courses are withheld, and a second cell is withheld wherever
 //! a single withheld count could be worked out from a shown total.
 
+use std::collections::{BTreeMap, HashMap};
+
+use super::derivable::Cells;
 use super::{Summary, ALL};
 
 /// True when `c` is a small count under threshold `n` (0 is never small).
@@ -9,185 +12,570 @@ pub fn is_small(c: u64, n: u64) -> bool {
     c >= 1 && c < n
 }
 
-/// Withholds `x` when it is small; returns whether it was withheld.
-fn hide(x: &mut Option<u64>, n: u64) -> bool {
-    if x.is_some_and(|c| is_small(c, n)) {
-        *x = None;
-        true
-    } else {
-        false
-    }
-}
-
-/// Complementary suppression within a set of cells that add up to a shown total: when exactly
-/// one cell is withheld, the smallest shown non-zero cell is withheld too. Returns its index.
-pub fn complement(cells: &mut [(u64, &mut Option<u64>)]) -> Option<usize> {
-    let hidden = cells
-        .iter()
-        .filter(|(orig, x)| x.is_none() && *orig > 0)
-        .count();
-    if hidden != 1 {
-        return None;
-    }
-    let k = cells
-        .iter()
-        .enumerate()
-        .filter(|(_, (orig, x))| x.is_some() && *orig > 0)
-        .min_by_key(|(i, (orig, _))| (*orig, *i))
-        .map(|(i, _)| i)?;
-    *cells[k].1 = None;
-    Some(k)
-}
-
 /// Applies suppression at threshold `n` to every table of the summary (0 or 1: off).
 pub fn apply(s: &mut Summary, n: u64) {
     if n <= 1 {
         return;
     }
-    cohort(s, n);
     tests(s, n);
-    change(s, n);
-    for r in &mut s.sessions_to_response {
-        if r.n.is_some_and(|c| c < n) {
-            r.suppressed = true;
-            r.n = None;
-            r.events = None;
-            r.median = None;
-            r.median_ci_low = None;
-            r.median_ci_high = None;
-            r.responded_by_3 = None;
-            r.responded_by_3_ci_low = None;
-            r.responded_by_3_ci_high = None;
-            r.curve.clear();
-            continue;
-        }
-        let total = r.n.unwrap_or(0);
-        if r.events
-            .is_some_and(|e| is_small(e, n) || is_small(total - e, n))
-        {
-            r.events = None;
-            r.suppressed = true;
-        }
-        // From a point with a small count on, the curve is withheld: each step of the
-        // estimate is 1 - events / at risk, so a shown estimate beside a shown at-risk count
-        // would give the events away.
-        let mut truncated = false;
-        for p in &mut r.curve {
-            truncated |= [p.at_risk, p.events, p.censored]
-                .iter()
-                .any(|c| c.is_some_and(|c| is_small(c, n)));
-            if truncated {
-                r.withheld_from.get_or_insert(p.injections);
-                p.at_risk = None;
-                p.events = None;
-                p.censored = None;
-                p.cum_response = None;
-                p.ci_low = None;
-                p.ci_high = None;
-                p.suppressed = true;
-                r.suppressed = true;
-            }
-        }
-        // Response by 3 injections is the curve's value at 3: withheld with it.
-        if r.withheld_from.is_some_and(|k| k <= 3) {
-            r.responded_by_3 = None;
-            r.responded_by_3_ci_low = None;
-            r.responded_by_3_ci_high = None;
-        }
-    }
-    for r in &mut s.trajectory {
-        if r.n.is_some_and(|c| c < n) {
-            r.suppressed = true;
-            r.n = None;
-            r.mean = None;
-            r.ci_low = None;
-            r.ci_high = None;
-        }
-    }
-    for r in &mut s.sessions_received {
-        if r.n.is_some_and(|c| c < n) {
-            r.suppressed = true;
-            r.n = None;
-            r.mean = None;
-            r.median = None;
-            r.q1 = None;
-            r.q3 = None;
-            r.counts.0.clear();
-            continue;
-        }
-        let orig: Vec<u64> = r.counts.0.iter().map(|(_, c)| c.unwrap_or(0)).collect();
-        for (_, c) in &mut r.counts.0 {
-            r.suppressed |= hide(c, n);
-        }
-        let mut cells: Vec<(u64, &mut Option<u64>)> = orig
-            .into_iter()
-            .zip(r.counts.0.iter_mut().map(|(_, c)| c))
+    let mut cells = Cells::new(n);
+    let layout = Layout::build(s, &mut cells);
+    cells.solve();
+    layout.write(s, &cells);
+}
+
+/// What withholding a cell costs the reader, to choose which cell to withhold (lowest
+/// first): a count beside its group's n; a point of a curve or trajectory (a curve is
+/// withheld from its first withheld point on); a group's n (its whole row goes); a total
+/// of the cohort.
+const COUNT: u8 = 1;
+const POINT: u8 = 2;
+const GROUP: u8 = 3;
+const TOTAL: u8 = 4;
+
+/// The cell of every count of the summary (None where the count is not there to show).
+#[derive(Default)]
+struct Layout {
+    cohort: [Option<usize>; 4],
+    excluded: Vec<[Option<usize>; 2]>,
+    /// (n, responders) of each change row.
+    change: Vec<[Option<usize>; 2]>,
+    /// (n, events, points (at risk, events, censored)) of each response row.
+    response: Vec<ResponseCells>,
+    /// (courses, age n, sex, injectate, baseline n) of each Table 1 row.
+    table1: Vec<Table1Cells>,
+    /// (n, counts) of each sessions-received row.
+    sessions: Vec<(Option<usize>, Vec<Option<usize>>)>,
+    /// (courses, injections, events) of each safety row.
+    safety: Vec<[Option<usize>; 3]>,
+    trajectory: Vec<Option<usize>>,
+}
+
+/// (n, events, points (at risk, events, censored)) of a response row.
+type ResponseCells = (Option<usize>, Option<usize>, Vec<[usize; 3]>);
+
+struct Table1Cells {
+    courses: Option<usize>,
+    age_n: Option<usize>,
+    sex: Vec<Option<usize>>,
+    injectate: Vec<Option<usize>>,
+    baseline: Vec<Option<usize>>,
+}
+
+/// Cell ids of `ids` where every one is there.
+fn all_of(ids: impl IntoIterator<Item = Option<usize>>) -> Option<Vec<usize>> {
+    ids.into_iter().collect()
+}
+
+impl Layout {
+    /// Every count of `s` as a cell, with the sums that tie them together.
+    fn build(s: &Summary, cells: &mut Cells) -> Layout {
+        let mut l = Layout::default();
+        let mut cell = |x: Option<u64>, cost: u8| x.map(|v| cells.cell(v, cost));
+        let c = &s.cohort;
+        l.cohort = [c.records, c.courses, c.patients, c.valid_courses].map(|x| cell(x, TOTAL));
+        l.excluded = (c.excluded.iter())
+            .map(|e| [cell(e.records, COUNT), cell(e.courses, COUNT)])
             .collect();
-        complement(&mut cells);
-        // The counts' mean and quartiles beside n would give withheld counts away (with 3
-        // and 5 sessions withheld, n and the mean fix how many of each): withheld with them.
-        if r.counts.0.iter().any(|(_, c)| c.is_none()) {
-            (r.mean, r.median, r.q1, r.q3) = (None, None, None, None);
-        }
-    }
-    for r in &mut s.safety {
-        if r.courses.is_some_and(|c| c < n) {
-            r.suppressed = true;
-            r.courses = None;
-            r.injections = None;
-            r.events = None;
-            r.per_100 = None;
-            r.ci_low = None;
-            r.ci_high = None;
-            continue;
-        }
-        let inj = r.injections.unwrap_or(0);
-        if r.events
-            .is_some_and(|e| is_small(e, n) || is_small(inj - e, n))
-        {
-            r.suppressed = true;
-            r.events = None;
-            r.per_100 = None;
-            r.ci_low = None;
-            r.ci_high = None;
-        }
-    }
-    for r in &mut s.table1 {
-        if r.courses.is_some_and(|c| c < n) {
-            r.suppressed = true;
-            r.courses = None;
-            r.age_n = None;
-            r.age_mean = None;
-            r.age_sd = None;
-            r.sex.0.clear();
-            r.injectate.0.clear();
-            r.baseline.clear();
-            continue;
-        }
-        if r.age_n.is_some_and(|c| is_small(c, n)) {
-            r.suppressed = true;
-            r.age_n = None;
-            r.age_mean = None;
-            r.age_sd = None;
-        }
-        for tally in [&mut r.sex, &mut r.injectate] {
-            let orig: Vec<u64> = tally.0.iter().map(|(_, c)| c.unwrap_or(0)).collect();
-            for (_, c) in &mut tally.0 {
-                r.suppressed |= hide(c, n);
-            }
-            let mut cells: Vec<(u64, &mut Option<u64>)> = orig
-                .into_iter()
-                .zip(tally.0.iter_mut().map(|(_, c)| c))
+        l.change = (s.change.iter())
+            .map(|r| [cell(r.n, GROUP), cell(r.responders, COUNT)])
+            .collect();
+        for r in &s.sessions_to_response {
+            let points = (r.curve.iter())
+                .filter_map(|p| {
+                    let [a, e, c] = [p.at_risk, p.events, p.censored].map(|x| cell(x, POINT));
+                    Some([a?, e?, c?])
+                })
                 .collect();
-            complement(&mut cells);
+            l.response
+                .push((cell(r.n, GROUP), cell(r.events, COUNT), points));
         }
-        for b in &mut r.baseline {
-            if b.n.is_some_and(|c| is_small(c, n)) {
-                r.suppressed = true;
-                b.n = None;
-                b.mean = None;
-                b.sd = None;
+        for r in &s.table1 {
+            l.table1.push(Table1Cells {
+                courses: cell(r.courses, GROUP),
+                age_n: cell(r.age_n, GROUP),
+                sex: r.sex.0.iter().map(|(_, x)| cell(*x, COUNT)).collect(),
+                injectate: r.injectate.0.iter().map(|(_, x)| cell(*x, COUNT)).collect(),
+                baseline: r.baseline.iter().map(|b| cell(b.n, GROUP)).collect(),
+            });
+        }
+        l.sessions = (s.sessions_received.iter())
+            .map(|r| {
+                let counts = r.counts.0.iter().map(|(_, x)| cell(*x, COUNT)).collect();
+                (cell(r.n, GROUP), counts)
+            })
+            .collect();
+        l.safety = (s.safety.iter())
+            .map(|r| {
+                // Injections cost a count: with two sessions-received counts withheld,
+                // n and the injections fix both, and the injections should go, not n.
+                [
+                    cell(r.courses, GROUP),
+                    cell(r.injections, COUNT),
+                    cell(r.events, COUNT),
+                ]
+            })
+            .collect();
+        l.trajectory = (s.trajectory.iter()).map(|r| cell(r.n, POINT)).collect();
+        l.tie(s, cells);
+        l
+    }
+
+    /// The sums (and counts shown twice) that tie the cells together.
+    fn tie(&self, s: &Summary, cells: &mut Cells) {
+        let n = cells.threshold();
+        let is_all = |c: &String| c == ALL;
+        // Cohort: courses read = valid courses + course exclusions; valid courses = courses
+        // analysed for pain + pain's exclusions (every valid course is one of them). Guarded
+        // against exact working-out only: the sum of several withheld exclusions is the
+        // difference of two totals shown everywhere, and hiding it would take one of them.
+        let course_level = ["invalid day", "invalid injection", "duplicate encounter"];
+        let [_, courses, _, valid] = self.cohort;
+        let excluded = |keep: &dyn Fn(&super::cohort::ExcludedRow) -> bool| {
+            (s.cohort.excluded.iter().zip(&self.excluded))
+                .filter(|(e, _)| keep(e))
+                .map(|(_, ids)| ids[1])
+                .collect::<Vec<_>>()
+        };
+        // The n of each outcome and condition's change row over all injection groups.
+        let change_n: HashMap<(&str, &str, &str), usize> = (s.change.iter().zip(&self.change))
+            .filter(|(r, _)| r.injections == ALL)
+            .filter_map(|(r, ids)| {
+                let key = (
+                    r.outcome.as_str(),
+                    r.instrument.as_str(),
+                    r.condition.as_str(),
+                );
+                Some((key, ids[0]?))
+            })
+            .collect();
+        // Valid courses are Table 1's courses of "all" conditions.
+        let t1_all = (s.table1.iter().zip(&self.table1)).find(|(r, _)| r.condition == ALL);
+        if let (Some(valid), Some((_, ids))) = (valid, t1_all) {
+            if let Some(twin) = ids.courses {
+                cells.same(valid, twin);
             }
+        }
+        if let (Some(courses), Some(valid)) = (courses, valid) {
+            let mut parts = vec![Some(valid)];
+            parts.extend(excluded(&|e| course_level.contains(&e.reason.as_str())));
+            if let Some(parts) = all_of(parts) {
+                cells.sum_exact(courses, &parts);
+            }
+        }
+        let pain_all = (s.change.iter().zip(&self.change))
+            .find(|(r, _)| r.outcome == "pain" && r.condition == ALL && r.injections == ALL)
+            .and_then(|(_, ids)| ids[0]);
+        if let (Some(valid), Some(pain)) = (valid, pain_all) {
+            let mut parts = vec![Some(pain)];
+            parts.extend(excluded(&|e| e.outcome.as_deref() == Some("pain")));
+            if let Some(parts) = all_of(parts) {
+                cells.sum_exact(valid, &parts);
+            }
+        }
+
+        // Change rows: n and responders add up over conditions and over injection groups;
+        // n = responders + non-responders.
+        for (r, ids) in s.change.iter().zip(&self.change) {
+            if let [Some(n_id), Some(r_id)] = *ids {
+                let (total, resp) = (r.n.unwrap_or(0), r.responders.unwrap_or(0));
+                let non = cells.implicit(total.saturating_sub(resp));
+                cells.weighted(&[(n_id, 1), (r_id, -1), (non, -1)]);
+                if total < n {
+                    cells.withhold(r_id);
+                }
+            }
+        }
+        for k in 0..2 {
+            let rows = s.change.iter().zip(&self.change);
+            sums(
+                cells,
+                rows.clone().map(|(r, ids)| {
+                    (
+                        (&r.outcome, &r.instrument, &r.injections),
+                        is_all(&r.condition),
+                        ids[k],
+                    )
+                }),
+            );
+            sums(
+                cells,
+                rows.map(|(r, ids)| {
+                    (
+                        (&r.outcome, &r.instrument, &r.condition),
+                        is_all(&r.injections),
+                        ids[k],
+                    )
+                }),
+            );
+        }
+
+        // Injections to response: n and events add up over conditions; n = events +
+        // censored; the curve's points add up to both; each point's at-risk count is the
+        // next one's plus its events and censored courses.
+        let response = &s.sessions_to_response;
+        for (r, (n_id, e_id, points)) in response.iter().zip(&self.response) {
+            let (Some(n_id), Some(e_id)) = (*n_id, *e_id) else {
+                continue;
+            };
+            let (total, events) = (r.n.unwrap_or(0), r.events.unwrap_or(0));
+            let censored = cells.implicit(total.saturating_sub(events));
+            cells.weighted(&[(n_id, 1), (e_id, -1), (censored, -1)]);
+            cells.sum(e_id, &points.iter().map(|p| p[1]).collect::<Vec<_>>());
+            cells.sum(censored, &points.iter().map(|p| p[2]).collect::<Vec<_>>());
+            if let Some(first) = points.first() {
+                cells.same(n_id, first[0]);
+            }
+            for (i, p) in points.iter().enumerate() {
+                match points.get(i + 1) {
+                    Some(next) => {
+                        cells.weighted(&[(p[0], 1), (p[1], -1), (p[2], -1), (next[0], -1)]);
+                    }
+                    None => cells.sum(p[0], &[p[1], p[2]]),
+                }
+            }
+            if total < n {
+                cells.withhold(e_id);
+                points.iter().flatten().for_each(|&c| cells.withhold(c));
+            }
+            cells.curve(points.iter().map(|p| p.to_vec()).collect());
+            // A condition's n is the same here and in the change table.
+            let key = (
+                r.outcome.as_str(),
+                r.instrument.as_str(),
+                r.condition.as_str(),
+            );
+            if let Some(&twin) = change_n.get(&key) {
+                cells.same(n_id, twin);
+            }
+        }
+        for k in 0..2 {
+            sums(
+                cells,
+                (response.iter().zip(&self.response)).map(|(r, ids)| {
+                    (
+                        (&r.outcome, &r.instrument),
+                        is_all(&r.condition),
+                        [ids.0, ids.1][k],
+                    )
+                }),
+            );
+        }
+
+        // Table 1: every count adds up over conditions; sex and injectate add up to courses;
+        // the baseline n is the change table's.
+        let t1 = s.table1.iter().zip(&self.table1);
+        for (r, ids) in t1.clone() {
+            if let Some(courses) = ids.courses {
+                for tally in [&ids.sex, &ids.injectate] {
+                    if let Some(parts) = all_of(tally.iter().copied()) {
+                        cells.sum(courses, &parts);
+                    }
+                }
+                if r.courses.is_some_and(|c| c < n) {
+                    let age = [ids.age_n];
+                    let row = age.iter().chain(&ids.sex).chain(&ids.injectate);
+                    for &c in row.chain(&ids.baseline).flatten() {
+                        cells.withhold(c);
+                    }
+                }
+            }
+            for (b, id) in r.baseline.iter().zip(&ids.baseline) {
+                let key = (
+                    b.outcome.as_str(),
+                    b.instrument.as_str(),
+                    r.condition.as_str(),
+                );
+                if let (Some(a), Some(&twin)) = (id, change_n.get(&key)) {
+                    cells.same(*a, twin);
+                }
+            }
+        }
+        for field in 0..2 {
+            sums(
+                cells,
+                t1.clone()
+                    .map(|(r, ids)| (field, is_all(&r.condition), [ids.courses, ids.age_n][field])),
+            );
+        }
+        let keyed = t1.clone().flat_map(|(r, ids)| {
+            let all = is_all(&r.condition);
+            let sex =
+                (r.sex.0.iter().zip(&ids.sex)).map(move |((k, _), id)| ((0, k.clone()), all, *id));
+            let inj = (r.injectate.0.iter().zip(&ids.injectate))
+                .map(move |((k, _), id)| ((1, k.clone()), all, *id));
+            let baseline = (r.baseline.iter().zip(&ids.baseline))
+                .map(move |(b, id)| ((2, format!("{}\n{}", b.outcome, b.instrument)), all, *id));
+            sex.chain(inj).chain(baseline)
+        });
+        sums(cells, keyed);
+
+        // Sessions received: counts add up to n and over conditions; n is Table 1's courses
+        // and the safety table's; Σ sessions × count is the safety table's injections.
+        let courses_of: HashMap<&str, Option<usize>> = (s.table1.iter().zip(&self.table1))
+            .map(|(r, ids)| (r.condition.as_str(), ids.courses))
+            .collect();
+        let safety_of: HashMap<&str, &[Option<usize>; 3]> = (s.safety.iter().zip(&self.safety))
+            .map(|(r, ids)| (r.condition.as_str(), ids))
+            .collect();
+        let sessions = s.sessions_received.iter().zip(&self.sessions);
+        for (r, (n_id, counts)) in sessions.clone() {
+            let Some(n_id) = *n_id else { continue };
+            if let Some(parts) = all_of(counts.iter().copied()) {
+                cells.sum(n_id, &parts);
+                if r.n.is_some_and(|c| c < n) {
+                    parts.iter().for_each(|&c| cells.withhold(c));
+                }
+            }
+            if let Some(Some(twin)) = courses_of.get(r.condition.as_str()) {
+                cells.same(n_id, *twin);
+            }
+            if let Some([courses, injections, _]) = safety_of.get(r.condition.as_str()) {
+                if let Some(twin) = courses {
+                    cells.same(n_id, *twin);
+                }
+                let terms: Option<Vec<(usize, i64)>> = (r.counts.0.iter().zip(counts))
+                    .map(|((k, _), id)| id.map(|id| (id, -i64::from(*k))))
+                    .chain([injections.map(|i| (i, 1))])
+                    .collect();
+                if let Some(terms) = terms {
+                    cells.weighted(&terms);
+                }
+            }
+        }
+        sums(
+            cells,
+            sessions
+                .clone()
+                .map(|(r, ids)| ((), is_all(&r.condition), ids.0)),
+        );
+        sums(
+            cells,
+            sessions.flat_map(|(r, (_, counts))| {
+                let all = is_all(&r.condition);
+                (r.counts.0.iter().zip(counts)).map(move |((k, _), id)| (*k, all, *id))
+            }),
+        );
+
+        // Safety: courses, injections and events add up over conditions; injections = events
+        // + injections without one.
+        let safety = s.safety.iter().zip(&self.safety);
+        for (r, ids) in safety.clone() {
+            if let [Some(_), Some(inj), Some(ev)] = *ids {
+                let without = r
+                    .injections
+                    .unwrap_or(0)
+                    .saturating_sub(r.events.unwrap_or(0));
+                let without = cells.implicit(without);
+                cells.weighted(&[(inj, 1), (ev, -1), (without, -1)]);
+                if r.courses.is_some_and(|c| c < n) {
+                    cells.withhold(inj);
+                    cells.withhold(ev);
+                }
+            }
+        }
+        for k in 0..3 {
+            sums(
+                cells,
+                safety
+                    .clone()
+                    .map(|(r, ids)| ((), is_all(&r.condition), ids[k])),
+            );
+        }
+
+        // Trajectory: the n at each number of injections adds up over conditions.
+        sums(
+            cells,
+            (s.trajectory.iter().zip(&self.trajectory)).map(|(r, id)| {
+                (
+                    (&r.outcome, &r.instrument, r.injections),
+                    is_all(&r.condition),
+                    *id,
+                )
+            }),
+        );
+    }
+
+    /// Writes the cells' verdicts back, with the statistics that go with a withheld count.
+    fn write(&self, s: &mut Summary, cells: &Cells) {
+        let gone = |id: Option<usize>| id.is_some_and(|i| cells.is_withheld(i));
+        let c = &mut s.cohort;
+        let totals = [
+            &mut c.records,
+            &mut c.courses,
+            &mut c.patients,
+            &mut c.valid_courses,
+        ];
+        for (x, id) in totals.into_iter().zip(self.cohort) {
+            if gone(id) {
+                *x = None;
+                c.suppressed = true;
+            }
+        }
+        for (e, ids) in c.excluded.iter_mut().zip(&self.excluded) {
+            for (x, id) in [&mut e.records, &mut e.courses].into_iter().zip(ids) {
+                if gone(*id) {
+                    *x = None;
+                    e.suppressed = true;
+                    c.suppressed = true;
+                }
+            }
+        }
+        for (r, [n_id, r_id]) in s.change.iter_mut().zip(&self.change) {
+            if gone(*n_id) {
+                *r = super::change::ChangeRow {
+                    outcome: std::mem::take(&mut r.outcome),
+                    instrument: std::mem::take(&mut r.instrument),
+                    condition: std::mem::take(&mut r.condition),
+                    injections: std::mem::take(&mut r.injections),
+                    ..blank()
+                };
+            } else if gone(*r_id) {
+                r.suppressed = true;
+                r.responders = None;
+                r.responder_rate = None;
+                r.responder_ci_low = None;
+                r.responder_ci_high = None;
+            }
+        }
+        for (r, (n_id, e_id, points)) in s.sessions_to_response.iter_mut().zip(&self.response) {
+            if gone(*n_id) {
+                r.suppressed = true;
+                r.n = None;
+                r.events = None;
+                (r.median, r.median_ci_low, r.median_ci_high) = (None, None, None);
+                r.responded_by_3 = None;
+                r.responded_by_3_ci_low = None;
+                r.responded_by_3_ci_high = None;
+                r.curve.clear();
+                continue;
+            }
+            if gone(*e_id) {
+                r.events = None;
+                r.suppressed = true;
+            }
+            for (p, ids) in r.curve.iter_mut().zip(points) {
+                if ids.iter().any(|&c| cells.is_withheld(c)) {
+                    r.withheld_from.get_or_insert(p.injections);
+                    (p.at_risk, p.events, p.censored) = (None, None, None);
+                    (p.cum_response, p.ci_low, p.ci_high) = (None, None, None);
+                    p.suppressed = true;
+                    r.suppressed = true;
+                }
+            }
+            // The median and response by 3 injections are read off the curve. A median of k
+            // injections only says the curve crosses 50% at k (bounds, not counts), but one
+            // between two numbers (1.5, R's midpoint) says it is at exactly 50% at 1, which
+            // fixes a count: such a median (or bound) in the withheld part goes with it, as
+            // does response by 3 injections, the curve's value at 3.
+            if let Some(w) = r.withheld_from {
+                let beyond = |x: Option<f64>| {
+                    x.is_some_and(|x| x.fract() != 0.0 && x.ceil() >= f64::from(w))
+                };
+                if beyond(r.median) || beyond(r.median_ci_low) || beyond(r.median_ci_high) {
+                    (r.median, r.median_ci_low, r.median_ci_high) = (None, None, None);
+                }
+                if w <= 3 {
+                    r.responded_by_3 = None;
+                    r.responded_by_3_ci_low = None;
+                    r.responded_by_3_ci_high = None;
+                }
+            }
+        }
+        for (r, ids) in s.table1.iter_mut().zip(&self.table1) {
+            if gone(ids.courses) {
+                r.suppressed = true;
+                r.courses = None;
+                (r.age_n, r.age_mean, r.age_sd) = (None, None, None);
+                r.sex.0.clear();
+                r.injectate.0.clear();
+                r.baseline.clear();
+                continue;
+            }
+            if gone(ids.age_n) {
+                r.suppressed = true;
+                (r.age_n, r.age_mean, r.age_sd) = (None, None, None);
+            }
+            for (tally, ids) in [(&mut r.sex, &ids.sex), (&mut r.injectate, &ids.injectate)] {
+                for ((_, x), id) in tally.0.iter_mut().zip(ids) {
+                    if gone(*id) {
+                        *x = None;
+                        r.suppressed = true;
+                    }
+                }
+            }
+            for (b, id) in r.baseline.iter_mut().zip(&ids.baseline) {
+                if gone(*id) {
+                    r.suppressed = true;
+                    (b.n, b.mean, b.sd) = (None, None, None);
+                }
+            }
+        }
+        for (r, (n_id, counts)) in s.sessions_received.iter_mut().zip(&self.sessions) {
+            if gone(*n_id) {
+                r.suppressed = true;
+                (r.n, r.mean, r.median, r.q1, r.q3) = (None, None, None, None, None);
+                r.counts.0.clear();
+                continue;
+            }
+            for ((_, x), id) in r.counts.0.iter_mut().zip(counts) {
+                if gone(*id) {
+                    *x = None;
+                    r.suppressed = true;
+                }
+            }
+            // The counts' mean and quartiles beside n would give withheld counts away (with
+            // 3 and 5 sessions withheld, n and the mean fix how many of each).
+            if r.counts.0.iter().any(|(_, c)| c.is_none()) {
+                (r.mean, r.median, r.q1, r.q3) = (None, None, None, None);
+            }
+        }
+        for (r, [courses, injections, events]) in s.safety.iter_mut().zip(&self.safety) {
+            if gone(*courses) {
+                r.suppressed = true;
+                (r.courses, r.injections, r.events) = (None, None, None);
+                (r.per_100, r.ci_low, r.ci_high) = (None, None, None);
+                continue;
+            }
+            for (x, id) in [(&mut r.injections, injections), (&mut r.events, events)] {
+                if gone(*id) {
+                    *x = None;
+                    r.suppressed = true;
+                    (r.per_100, r.ci_low, r.ci_high) = (None, None, None);
+                }
+            }
+        }
+        for (r, id) in s.trajectory.iter_mut().zip(&self.trajectory) {
+            if gone(*id) {
+                r.suppressed = true;
+                (r.n, r.mean, r.ci_low, r.ci_high) = (None, None, None, None);
+            }
+        }
+        // The waterfall has a bar per course of the pain analysis, coloured by response.
+        let pain_all = (s.change.iter())
+            .find(|r| r.outcome == "pain" && r.condition == ALL && r.injections == ALL);
+        if pain_all.is_some_and(|r| r.suppressed) {
+            s.waterfall.bars.clear();
+        }
+    }
+}
+
+/// Sums over groups: for each key, the cell marked "all" is the sum of the others (when
+/// every one of them is there).
+fn sums<K: Ord>(cells: &mut Cells, items: impl IntoIterator<Item = (K, bool, Option<usize>)>) {
+    // Per key: the "all" cell (once seen) and the others.
+    type Group = (Option<Option<usize>>, Vec<Option<usize>>);
+    let mut groups: BTreeMap<K, Group> = BTreeMap::new();
+    for (key, all, id) in items {
+        let g = groups.entry(key).or_default();
+        match all {
+            true => g.0 = Some(id),
+            false => g.1.push(id),
+        }
+    }
+    for (total, parts) in groups.into_values() {
+        if let (Some(Some(total)), Some(parts)) = (total, all_of(parts)) {
+            cells.sum(total, &parts);
         }
     }
 }
@@ -209,114 +597,6 @@ fn tests(s: &mut Summary, n: u64) {
     for t in &mut s.kruskal_wallis {
         if has_small(&t.outcome, &t.instrument) {
             (t.statistic, t.df, t.p, t.suppressed) = (None, None, None, true);
-        }
-    }
-}
-
-fn cohort(s: &mut Summary, n: u64) {
-    let c = &mut s.cohort;
-    for x in [
-        &mut c.records,
-        &mut c.courses,
-        &mut c.patients,
-        &mut c.valid_courses,
-    ] {
-        c.suppressed |= hide(x, n);
-    }
-    for e in &mut c.excluded {
-        e.suppressed = hide(&mut e.records, n) | hide(&mut e.courses, n);
-        c.suppressed |= e.suppressed;
-    }
-    // Courses read = valid courses + course exclusions: one withheld is derivable.
-    let course_level = ["invalid day", "invalid injection", "duplicate encounter"];
-    let mut cells: Vec<(u64, &mut Option<u64>)> = Vec::new();
-    for e in c
-        .excluded
-        .iter_mut()
-        .filter(|e| course_level.contains(&e.reason.as_str()))
-    {
-        cells.push((
-            e.courses.unwrap_or(n.saturating_sub(1).max(1)),
-            &mut e.courses,
-        ));
-    }
-    complement(&mut cells);
-}
-
-/// Change rows: small groups withheld whole; a single withheld group within a shown total
-/// (injection groups of a condition, conditions of "all") takes a second one with it.
-fn change(s: &mut Summary, n: u64) {
-    let small_row = |r: &super::change::ChangeRow| r.n.is_some_and(|c| c < n);
-    let mut withhold = vec![false; s.change.len()];
-    for (i, r) in s.change.iter().enumerate() {
-        withhold[i] = small_row(r);
-    }
-    // Sets: for each (outcome, instrument, condition) its injection groups; for each
-    // (outcome, instrument) the conditions' "all" rows.
-    let mut sets: Vec<Vec<usize>> = Vec::new();
-    let key = |r: &super::change::ChangeRow| (r.outcome.clone(), r.instrument.clone());
-    let mut i = 0;
-    while i < s.change.len() {
-        let k = key(&s.change[i]);
-        let mut j = i;
-        while j < s.change.len() && key(&s.change[j]) == k {
-            j += 1;
-        }
-        let rows = i..j;
-        let conditions: Vec<usize> = rows
-            .clone()
-            .filter(|&r| s.change[r].injections == ALL && s.change[r].condition != ALL)
-            .collect();
-        sets.push(conditions);
-        for c in rows.clone().filter(|&r| s.change[r].injections == ALL) {
-            let cond = s.change[c].condition.clone();
-            sets.push(
-                rows.clone()
-                    .filter(|&r| s.change[r].condition == cond && s.change[r].injections != ALL)
-                    .collect(),
-            );
-        }
-        i = j;
-    }
-    loop {
-        let mut changed = false;
-        for set in &sets {
-            if set.iter().filter(|&&r| withhold[r]).count() == 1 {
-                if let Some(&r) = set
-                    .iter()
-                    .filter(|&&r| !withhold[r])
-                    .min_by_key(|&&r| (s.change[r].n, r))
-                {
-                    withhold[r] = true;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    for (r, w) in s.change.iter_mut().zip(withhold) {
-        if w {
-            *r = super::change::ChangeRow {
-                outcome: std::mem::take(&mut r.outcome),
-                instrument: std::mem::take(&mut r.instrument),
-                condition: std::mem::take(&mut r.condition),
-                injections: std::mem::take(&mut r.injections),
-                ..blank()
-            };
-            r.suppressed = true;
-            continue;
-        }
-        let total = r.n.unwrap_or(0);
-        if r.responders
-            .is_some_and(|x| is_small(x, n) || is_small(total - x, n))
-        {
-            r.suppressed = true;
-            r.responders = None;
-            r.responder_rate = None;
-            r.responder_ci_low = None;
-            r.responder_ci_high = None;
         }
     }
 }
@@ -353,15 +633,6 @@ fn blank() -> super::change::ChangeRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_withheld_cell_takes_the_smallest_other() {
-        let (mut a, mut b, mut c) = (None, Some(40), Some(20));
-        let k = complement(&mut [(5, &mut a), (40, &mut b), (20, &mut c)]);
-        assert_eq!(k, Some(2));
-        assert_eq!(c, None);
-        assert_eq!(b, Some(40));
-    }
 
     #[test]
     fn small_means_one_to_n_minus_one() {

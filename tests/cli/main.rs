@@ -3,6 +3,7 @@
 mod adversarial;
 mod analyze;
 mod analyze_reference;
+mod attack;
 mod fuzz_regressions;
 mod ingest;
 mod properties;
