@@ -1284,6 +1284,36 @@ impl Pass<'_> {
                 None
             };
         }
+        // A course with rows from a file with dates and from one with days mixes two time
+        // scales (a date is read as days since 1970): its days mean nothing together.
+        let mut mixed = Vec::new();
+        if self.dated.iter().any(|&d| d) && self.dated.iter().any(|&d| !d) {
+            for course in self.rows.chunk_by(|a, b| a.key >> 32 == b.key >> 32) {
+                let c = (course[0].key >> 32) as usize;
+                let first = self.dated[usize::from(course[0].file)];
+                let other = course
+                    .iter()
+                    .find(|r| self.dated[usize::from(r.file)] != first);
+                if let (Some(other), None) = (other, reason[c]) {
+                    reason[c] = Some(Reason::InvalidDay);
+                    mixed.push(*other);
+                }
+            }
+        }
+        for row in mixed {
+            let c = (row.key >> 32) as usize;
+            let day = (row.key & 0xffff_ffff).to_string();
+            let mut finding = self.finding(
+                Reason::InvalidDay,
+                (usize::from(row.file), u64::from(row.line)),
+                col::DAY,
+                &day,
+                "one time scale per course: this course has rows in a file with dates and in a file with days since the first encounter, which cannot be mixed".into(),
+                "",
+            );
+            finding.cost = format!("course excluded ({} records)", rows_of[c]);
+            out.findings.push(finding);
+        }
         let mut duplicates = Vec::new();
         for w in self.rows.windows(2) {
             let (a, b) = (&w[0], &w[1]);

@@ -557,3 +557,58 @@ fn a_config_that_contradicts_itself_is_a_usage_error() {
         assert!(e.contains(says), "{e}");
     }
 }
+
+#[test]
+fn a_command_line_clap_cannot_read_still_gives_json_when_json_was_asked_for() {
+    for args in [
+        &["analyze", "--format", "json", "x.csv", "--min-cell", "abc"][..],
+        &["validate", "--format=json"],
+        &["analyze", "--format", "json", "x.csv", "--bogus"],
+    ] {
+        let out = prolo().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["error"]["kind"], "usage", "{args:?}");
+        assert_eq!(v["error"]["exit_code"], 2);
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("error:"));
+    }
+    // Without --format json, stdout stays empty; --help is no failure.
+    let out = prolo()
+        .args(["analyze", "--min-cell", "abc"])
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty() && out.status.code() == Some(2));
+    prolo().args(["analyze", "--help"]).assert().success();
+}
+
+#[test]
+fn a_course_split_between_a_file_with_dates_and_one_with_days_is_excluded() {
+    let dir = tempfile::tempdir().unwrap();
+    let dated = write(
+        dir.path(),
+        "a.csv",
+        "patient_id,condition,date,injection,pain\nA,knee_oa,2024-01-01,1,8\nA,knee_oa,2024-02-01,1,6\nB,knee_oa,2024-01-01,1,7\nB,knee_oa,2024-01-29,0,4\n",
+    );
+    let days = write(
+        dir.path(),
+        "b.csv",
+        "patient_id,condition,day,injection,pain\nA,knee_oa,60,0,3\nC,knee_oa,0,1,6\nC,knee_oa,30,0,2\n",
+    );
+    let out = (prolo()
+        .args(["validate", "--format", "json"])
+        .arg(&dated)
+        .arg(&days))
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bad = findings(&r, "invalid day");
+    assert_eq!(bad.len(), 1, "{r}");
+    assert!(bad[0]["expected"]
+        .as_str()
+        .unwrap()
+        .contains("one time scale per course"));
+    // Only the mixed course goes: B (dates) and C (days) stay valid.
+    assert_eq!(r["valid_courses"], 2, "{r}");
+}
