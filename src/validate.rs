@@ -1300,20 +1300,6 @@ impl Pass<'_> {
                 }
             }
         }
-        for row in mixed {
-            let c = (row.key >> 32) as usize;
-            let day = (row.key & 0xffff_ffff).to_string();
-            let mut finding = self.finding(
-                Reason::InvalidDay,
-                (usize::from(row.file), u64::from(row.line)),
-                col::DAY,
-                &day,
-                "one time scale per course: this course has rows in a file with dates and in a file with days since the first encounter, which cannot be mixed".into(),
-                "",
-            );
-            finding.cost = format!("course excluded ({} records)", rows_of[c]);
-            out.findings.push(finding);
-        }
         let mut duplicates = Vec::new();
         for w in self.rows.windows(2) {
             let (a, b) = (&w[0], &w[1]);
@@ -1326,15 +1312,27 @@ impl Pass<'_> {
                 duplicates.push(*b);
             }
         }
-        for b in duplicates {
-            let c = (b.key >> 32) as usize;
-            let day = (b.key & 0xffff_ffff).to_string();
-            let mut finding = self.finding(
+        // A finding at the day of `row` that excludes its course.
+        let mixed_scales = "one time scale per course: this course has rows in a file with dates and in a file with days since the first encounter, which cannot be mixed";
+        let at_day = (mixed
+            .into_iter()
+            .map(|r| (r, Reason::InvalidDay, mixed_scales)))
+        .chain((duplicates.into_iter()).map(|r| {
+            (
+                r,
                 Reason::DuplicateEncounter,
-                (usize::from(b.file), u64::from(b.line)),
+                "one encounter per course and day",
+            )
+        }));
+        for (row, reason, expected) in at_day {
+            let c = (row.key >> 32) as usize;
+            let day = (row.key & 0xffff_ffff).to_string();
+            let mut finding = self.finding(
+                reason,
+                (usize::from(row.file), u64::from(row.line)),
                 col::DAY,
                 &day,
-                "one encounter per course and day".into(),
+                expected.into(),
                 "",
             );
             finding.cost = format!("course excluded ({} records)", rows_of[c]);
