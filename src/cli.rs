@@ -89,7 +89,8 @@ pub struct AnalyzeArgs {
     /// numbers go to stdout.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Stdout format without --out: text (key numbers per condition) or json (summary.json).
+    /// Stdout format: text (key numbers per condition) or json (summary.json), with or without
+    /// --out.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Responder threshold, repeatable: pain=30% (default), pain=2 (points), WOMAC=15%.

@@ -113,8 +113,14 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             time.phase("report");
             output::write_folder(dir, &files)?;
             time.phase("write");
-            output::stdout(render::text::summary(&summary).as_bytes())?;
-            output::stdout(format!("\nwrote {}\n", dir.display()).as_bytes())?;
+            match args.format {
+                // A pipeline that asked for JSON gets summary.json on stdout too.
+                Format::Json => output::stdout(&render::summary_json(&summary))?,
+                Format::Text => {
+                    output::stdout(render::text::summary(&summary).as_bytes())?;
+                    output::stdout(format!("\nwrote {}\n", dir.display()).as_bytes())?;
+                }
+            }
         }
         (None, Format::Json) => output::stdout(&render::summary_json(&summary))?,
         (None, Format::Text) => output::stdout(render::text::summary(&summary).as_bytes())?,

@@ -606,3 +606,18 @@ fn out_through_a_symbolic_link_writes_the_folder_it_points_to_and_keeps_the_link
         .file_type()
         .is_symlink());
 }
+
+#[test]
+fn json_asked_for_beside_out_gives_the_summary_as_json_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = (prolo().args(["analyze", "--format", "json", "--out"]))
+        .arg(dir.path().join("r"))
+        .arg(fixture("analyze/clean.csv"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r/summary.json")).unwrap()).unwrap();
+    assert_eq!(v, written);
+}
