@@ -410,12 +410,14 @@ impl Cells {
                 .collect();
             let sum = (hidden.iter()).fold(0u64, |s, &p| s.saturating_add(self.value[p]));
             if hidden.len() >= 2 && self.small(sum) {
-                // Another shown part joins the hidden ones, or the total goes.
-                let candidates: Vec<usize> = (c.terms.iter())
+                // Another part joins the hidden ones, or the total goes: among the shown
+                // cells, and those the working-out of a known part or the total used (a
+                // part shown here may be worked out elsewhere too).
+                let known: Vec<usize> = (c.terms.iter())
                     .map(|&(p, _)| p)
-                    .filter(|&p| self.shown(p))
+                    .filter(|&p| closure.known[p])
                     .collect();
-                choose(candidates, &mut chosen);
+                choose(self.used(closure, &known), &mut chosen);
             }
         }
         chosen

@@ -28,7 +28,8 @@ pub struct InputInfo {
     pub path: String,
     pub sha256: String,
     pub format: crate::ingest::Format,
-    pub records: u64,
+    /// Withheld (null) like the cohort's records when it would give a small count away.
+    pub records: Option<u64>,
 }
 
 /// Every parameter that shaped the results.

@@ -18,6 +18,15 @@ pub fn apply(s: &mut Summary, n: u64) {
         return;
     }
     tests(s, n);
+    // The waterfall has a bar per course of the pain analysis with a baseline above 0: the
+    // bars counted beside n give the courses with a baseline of 0.
+    let pain_n = (s.change.iter())
+        .find(|r| r.outcome == "pain" && r.condition == ALL && r.injections == ALL)
+        .and_then(|r| r.n);
+    let bars = s.waterfall.bars.len() as u64;
+    if pain_n.is_some_and(|p| is_small(p.saturating_sub(bars), n)) {
+        s.waterfall.bars.clear();
+    }
     let mut cells = Cells::new(n);
     let layout = Layout::build(s, &mut cells);
     cells.solve();
@@ -36,6 +45,8 @@ const TOTAL: u8 = 4;
 /// The cell of every count of the summary (None where the count is not there to show).
 #[derive(Default)]
 struct Layout {
+    /// Records of each input file.
+    inputs: Vec<Option<usize>>,
     cohort: [Option<usize>; 4],
     excluded: Vec<[Option<usize>; 2]>,
     /// (n, responders) of each change row.
@@ -74,6 +85,7 @@ impl Layout {
         let mut cell = |x: Option<u64>, cost: u8| x.map(|v| cells.cell(v, cost));
         let c = &s.cohort;
         l.cohort = [c.records, c.courses, c.patients, c.valid_courses].map(|x| cell(x, TOTAL));
+        l.inputs = s.inputs.iter().map(|i| cell(i.records, TOTAL)).collect();
         l.excluded = (c.excluded.iter())
             .map(|e| [cell(e.records, COUNT), cell(e.courses, COUNT)])
             .collect();
@@ -155,6 +167,11 @@ impl Layout {
             if let Some(twin) = ids.courses {
                 cells.same(valid, twin);
             }
+        }
+        // The records read are the input files' records.
+        if let (Some(records), Some(parts)) = (self.cohort[0], all_of(self.inputs.iter().copied()))
+        {
+            cells.sum_exact(records, &parts);
         }
         if let (Some(courses), Some(valid)) = (courses, valid) {
             let mut parts = vec![Some(valid)];
@@ -262,10 +279,63 @@ impl Layout {
             );
         }
 
+        // The curves add up over conditions too, at each number of injections: events and
+        // censored courses there, and the courses at risk (a condition without a point
+        // there has as many at risk as at its next point, none after its last).
+        // Per outcome: the "all" row and the conditions' rows.
+        type Rows = (Option<usize>, Vec<usize>);
+        let mut curves: BTreeMap<(&str, &str), Rows> = BTreeMap::new();
+        for (i, r) in response.iter().enumerate() {
+            let g = curves.entry((&r.outcome, &r.instrument)).or_default();
+            match is_all(&r.condition) {
+                true => g.0 = Some(i),
+                false => g.1.push(i),
+            }
+        }
+        for (all, conditions) in curves.into_values() {
+            let Some(all) = all else { continue };
+            let at = |i: usize| -> Vec<(u32, [usize; 3])> {
+                let points = &self.response[i].2;
+                (response[i].curve.iter().map(|p| p.injections))
+                    .zip(points.iter().copied())
+                    .collect()
+            };
+            let parts: Vec<Vec<(u32, [usize; 3])>> = conditions.iter().map(|&i| at(i)).collect();
+            for (k, total) in at(all) {
+                let (mut at_risk, mut events, mut censored) = (Vec::new(), Vec::new(), Vec::new());
+                for points in &parts {
+                    match points.iter().find(|(j, _)| *j >= k) {
+                        Some((j, p)) if *j == k => {
+                            at_risk.push(p[0]);
+                            events.push(p[1]);
+                            censored.push(p[2]);
+                        }
+                        Some((_, p)) => at_risk.push(p[0]),
+                        None => {}
+                    }
+                }
+                for (total, parts) in [
+                    (total[0], at_risk),
+                    (total[1], events),
+                    (total[2], censored),
+                ] {
+                    if !parts.is_empty() {
+                        cells.sum(total, &parts);
+                    }
+                }
+            }
+        }
+
         // Table 1: every count adds up over conditions; sex and injectate add up to courses;
         // the baseline n is the change table's.
         let t1 = s.table1.iter().zip(&self.table1);
         for (r, ids) in t1.clone() {
+            // Courses without an age recorded: never shown, but a count like sex "unknown".
+            if let (Some(courses), Some(age)) = (ids.courses, ids.age_n) {
+                let missing = r.courses.unwrap_or(0).saturating_sub(r.age_n.unwrap_or(0));
+                let missing = cells.implicit(missing);
+                cells.weighted(&[(courses, 1), (age, -1), (missing, -1)]);
+            }
             if let Some(courses) = ids.courses {
                 for tally in [&ids.sex, &ids.injectate] {
                     if let Some(parts) = all_of(tally.iter().copied()) {
@@ -399,6 +469,11 @@ impl Layout {
     /// Writes the cells' verdicts back, with the statistics that go with a withheld count.
     fn write(&self, s: &mut Summary, cells: &Cells) {
         let gone = |id: Option<usize>| id.is_some_and(|i| cells.is_withheld(i));
+        for (i, id) in s.inputs.iter_mut().zip(&self.inputs) {
+            if gone(*id) {
+                i.records = None;
+            }
+        }
         let c = &mut s.cohort;
         let totals = [
             &mut c.records,

@@ -78,7 +78,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             path: i.path.clone(),
             sha256: i.sha256.clone(),
             format: i.format,
-            records,
+            records: Some(records),
         })
         .collect();
     drop(data);

@@ -75,7 +75,14 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
     let inputs: Vec<String> = s
         .inputs
         .iter()
-        .map(|i| format!("{} (SHA-256 {}, {} records)", i.path, i.sha256, i.records))
+        .map(|i| {
+            format!(
+                "{} (SHA-256 {}, {} records)",
+                i.path,
+                i.sha256,
+                count(i.records)
+            )
+        })
         .collect();
     let config = match &s.parameters.config_file {
         Some(c) => format!(" · config file: {} (SHA-256 {})", c.path, c.sha256),

@@ -139,6 +139,9 @@ fn sum_all<K>(r: &mut Reader, sets: Sets<K>) {
     }
 }
 
+/// A curve: (outcome/instrument, is "all", injections of each point, its cells).
+type Curve = (String, bool, Vec<u64>, Vec<[Option<usize>; 3]>);
+
 /// A change row: (outcome/instrument, condition, injections, n, responders).
 type ChangeCells = (String, String, String, Option<usize>, Option<usize>);
 
@@ -153,6 +156,18 @@ fn read(s: &Value, t: &Value) -> Reader {
 
     // Cohort flow.
     let (c, ct) = (&s["cohort"], &t["cohort"]);
+    let records = r.count("records read".into(), &c["records"], &ct["records"]);
+    let files: Vec<Option<usize>> = (s["inputs"].as_array().unwrap().iter())
+        .zip(t["inputs"].as_array().unwrap())
+        .map(|(i, it)| {
+            r.count(
+                format!("records of {}", i["path"]),
+                &i["records"],
+                &it["records"],
+            )
+        })
+        .collect();
+    r.exact(records, &files);
     let courses = r.count("courses read".into(), &c["courses"], &ct["courses"]);
     let valid = r.count(
         "valid courses".into(),
@@ -260,6 +275,7 @@ fn read(s: &Value, t: &Value) -> Reader {
 
     // Injections to response: n and events by condition, the curve.
     let (mut km_n, mut km_events): (Sets<String>, Sets<String>) = Default::default();
+    let mut curves: Vec<Curve> = Vec::new();
     for (row, rt) in (s["sessions_to_response"].as_array().unwrap().iter())
         .zip(t["sessions_to_response"].as_array().unwrap())
     {
@@ -308,10 +324,34 @@ fn read(s: &Value, t: &Value) -> Reader {
         r.sum(censored, &points.iter().map(|p| p[2]).collect::<Vec<_>>());
         let group = format!("{}/{}", row["outcome"], row["instrument"]);
         add(&mut km_n, group.clone(), all(&row["condition"]), n);
-        add(&mut km_events, group, all(&row["condition"]), e);
+        add(&mut km_events, group.clone(), all(&row["condition"]), e);
+        let times: Vec<u64> = true_curve
+            .iter()
+            .map(|p| p["injections"].as_u64().unwrap())
+            .collect();
+        curves.push((group, all(&row["condition"]), times, points));
     }
     sum_all(&mut r, km_n);
     sum_all(&mut r, km_events);
+    // At each number of injections the conditions' curves add up to "all": events and
+    // censored there, and at risk (a condition without a point there has its next point's
+    // at risk, none after its last).
+    for (group, _, times, total) in curves.iter().filter(|c| c.1) {
+        let conditions: Vec<_> = curves.iter().filter(|c| !c.1 && c.0 == *group).collect();
+        for (k, t) in times.iter().zip(total) {
+            let mut parts: [Vec<Option<usize>>; 3] = Default::default();
+            for (_, _, ctimes, cpoints) in &conditions {
+                match ctimes.iter().position(|j| j >= k) {
+                    Some(i) if ctimes[i] == *k => (0..3).for_each(|f| parts[f].push(cpoints[i][f])),
+                    Some(i) => parts[0].push(cpoints[i][0]),
+                    None => {}
+                }
+            }
+            for (f, parts) in parts.iter().enumerate() {
+                r.sum(t[f], parts);
+            }
+        }
+    }
 
     // Table 1, sessions received and safety, by condition.
     let mut courses_of: HashMap<String, Option<usize>> = HashMap::new();
@@ -332,6 +372,9 @@ fn read(s: &Value, t: &Value) -> Reader {
         let is_all = cond == "all";
         add(&mut table1, "courses".into(), is_all, courses);
         let age = r.count(format!("table1 age n {cond}"), &row["age_n"], &rt["age_n"]);
+        let no_age = rt["courses"].as_u64().unwrap() - rt["age_n"].as_u64().unwrap();
+        let no_age = Some(r.unshown(format!("table1 no age recorded {cond}"), no_age));
+        r.terms(&[(courses, 1), (age, -1), (no_age, -1)]);
         add(&mut table1, "age".into(), is_all, age);
         for tally in ["sex", "injectate"] {
             let mut parts = Vec::new();
@@ -433,11 +476,20 @@ fn read(s: &Value, t: &Value) -> Reader {
 #[test]
 fn no_withheld_count_can_be_worked_out_by_sums_and_differences() {
     let dir = tempfile::tempdir().unwrap();
-    let mut files: Vec<std::path::PathBuf> = ["cond_leak", "km_tail", "km_tail2", "lost2"]
-        .iter()
-        .map(|f| fixture(&format!("suppression/{f}.csv")))
-        .collect();
-    for (courses, seed) in [(150, 1), (300, 7), (600, 3), (1200, 5)] {
+    let mut files: Vec<std::path::PathBuf> =
+        ["cond_leak", "km_tail", "km_tail2", "lost2", "one_file"]
+            .iter()
+            .map(|f| fixture(&format!("suppression/{f}.csv")))
+            .collect();
+    for (courses, seed) in [
+        (150, 1),
+        (300, 7),
+        (400, 1),
+        (500, 3),
+        (600, 3),
+        (1200, 5),
+        (1500, 3),
+    ] {
         let f = dir.path().join(format!("synth_{courses}_{seed}.csv"));
         (prolo().args([
             "synth",
