@@ -209,3 +209,75 @@ fn degenerate_cases_equal_r() {
         check(name);
     }
 }
+
+/// The log-rank test across 170–250 conditions equals R's survdiff (tests/fixtures/
+/// many_conditions: make.sh ran reference.R on the data this test makes again): above 200
+/// conditions prolo estimates the 1-norm of the variance matrix's inverse (for the
+/// singularity check) rather than computing it.
+#[test]
+fn logrank_across_hundreds_of_conditions_equals_r() {
+    let dir = tempfile::tempdir().unwrap();
+    let synth = dir.path().join("s.csv");
+    (Command::cargo_bin("prolo").unwrap())
+        .args(["synth", "--courses", "5000", "--seed", "21", "--out"])
+        .arg(&synth)
+        .assert()
+        .success();
+    // remap.py: condition c(k), k = (digits of patient_id × 31 + Σ bytes of condition) mod 250.
+    let text = std::fs::read_to_string(&synth).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let names: Vec<&str> = header.split(',').collect();
+    let (p, c) = (
+        names.iter().position(|n| *n == "patient_id").unwrap(),
+        names.iter().position(|n| *n == "condition").unwrap(),
+    );
+    let mut out = format!("{header}\n");
+    for line in lines {
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        let digits: String = cells[p].chars().filter(char::is_ascii_digit).collect();
+        let digits: u64 = digits.parse().unwrap_or(0);
+        let bytes: u64 = cells[c].bytes().map(u64::from).sum();
+        cells[c] = format!("c{:03}", (digits * 31 + bytes) % 250);
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    let csv = dir.path().join("c250.csv");
+    std::fs::write(&csv, out).unwrap();
+    let run = (Command::cargo_bin("prolo").unwrap())
+        .args(["analyze", "--min-cell", "0", "--format", "json"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let actual: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/many_conditions/logrank.expected.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut errors = Vec::new();
+    let mut above_200 = 0;
+    for e in expected.as_array().unwrap() {
+        let a = (actual["logrank"].as_array().unwrap().iter())
+            .find(|a| a["outcome"] == e["outcome"] && a["instrument"] == e["instrument"])
+            .unwrap_or_else(|| panic!("no log-rank row for {e}"));
+        above_200 += usize::from(a["conditions"].as_u64().unwrap() > 200);
+        for k in ["chisq", "df", "p"] {
+            same(
+                &format!("{} {}: {k}", e["outcome"], e["instrument"]),
+                &a[k],
+                &e[k],
+                &mut errors,
+            );
+        }
+    }
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(
+        above_200 >= 3,
+        "the data should reach the estimated path: {above_200}"
+    );
+}
