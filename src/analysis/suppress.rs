@@ -1,6 +1,7 @@
 //! Small-cell suppression (SPEC, CMS cell-size policy): counts from 1 to N − 1 are withheld,
-//! statistics of groups under N courses are withheld, and a second cell is withheld wherever
-//! a single withheld count could be worked out from a shown total.
+//! statistics of groups under N courses are withheld, and further counts are withheld until
+//! no small count can be worked out from what is shown: every count of the summary becomes a
+//! cell of [`Cells`], with the sums that tie the counts together, and the solver decides.
 
 use std::collections::{BTreeMap, HashMap};
 
