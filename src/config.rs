@@ -219,11 +219,11 @@ impl Settings {
             }
         }
         let mut defined: Vec<String> = Vec::new();
+        // The pain scales are not function instruments: an entry named so would make prolo
+        // read a `function_instrument` of "NRS" as function.
+        let scales = [PainScale::Nrs, PainScale::Vas].map(|s| s.instrument().name);
         for entry in file.instruments {
             let instrument = entry.resolve(origin)?;
-            // The pain scales are not function instruments: an entry named so would make
-            // prolo read a `function_instrument` of "NRS" as function.
-            let scales = [PainScale::Nrs, PainScale::Vas].map(|s| s.instrument().name);
             if scales
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case(&instrument.name))

@@ -48,6 +48,31 @@ struct Closure {
     reasons: Vec<Vec<usize>>,
 }
 
+/// A reading in progress: what is known, how many cells each constraint still has unknown,
+/// and the constraints that have one left to work out.
+struct Reading<'a> {
+    /// The constraints each cell is in.
+    members: &'a [Vec<usize>],
+    known: Vec<bool>,
+    unknown: Vec<usize>,
+    source: Vec<Option<usize>>,
+    work: Vec<usize>,
+}
+
+impl Reading<'_> {
+    /// `cell` is worked out, by the constraints of `reason`.
+    fn learn(&mut self, cell: usize, reason: usize) {
+        self.known[cell] = true;
+        self.source[cell] = Some(reason);
+        for &j in &self.members[cell] {
+            self.unknown[j] -= 1;
+            if self.unknown[j] == 1 {
+                self.work.push(j);
+            }
+        }
+    }
+}
+
 /// Most hidden cells solved together; a larger connected set (thousands of conditions) is
 /// left to the one-constraint-at-a-time working-out.
 const MAX_SYSTEM: usize = 400;
@@ -138,11 +163,13 @@ impl Cells {
         self.value.len() - 1
     }
 
-    /// A count never shown, but which must not be worked out when small.
-    pub fn implicit(&mut self, value: u64) -> usize {
-        let id = self.cell(value, u8::MAX);
+    /// The count `part` leaves of `total` (non-responders of n, censored courses): never
+    /// shown, but not to be worked out when small; `total` = `part` + it.
+    pub fn rest(&mut self, total: usize, part: usize) -> usize {
+        let id = self.cell(self.value[total].saturating_sub(self.value[part]), u8::MAX);
         self.withheld[id] = false;
         self.implicit[id] = true;
+        self.weighted(&[(total, 1), (part, -1), (id, -1)]);
         id
     }
 
@@ -264,56 +291,46 @@ impl Cells {
     /// by solving the constraints together (two sums over the same two hidden counts fix
     /// both).
     fn closure(&self, members: &[Vec<usize>]) -> Closure {
-        let mut known: Vec<bool> = (0..self.value.len()).map(|i| self.shown(i)).collect();
-        let mut source = vec![None; self.value.len()];
-        let mut reasons: Vec<Vec<usize>> = Vec::new();
-        let mut unknown: Vec<usize> = (self.constraints.iter())
+        let known: Vec<bool> = (0..self.value.len()).map(|i| self.shown(i)).collect();
+        let unknown: Vec<usize> = (self.constraints.iter())
             .map(|c| c.terms.iter().filter(|(cell, _)| !known[*cell]).count())
             .collect();
-        let mut work: Vec<usize> = (0..unknown.len()).filter(|&k| unknown[k] == 1).collect();
-        let mut learn =
-            |cell: usize, reason: usize, known: &mut Vec<bool>, work: &mut Vec<usize>| {
-                known[cell] = true;
-                source[cell] = Some(reason);
-                for &j in &members[cell] {
-                    unknown[j] -= 1;
-                    if unknown[j] == 1 {
-                        work.push(j);
-                    }
-                }
-            };
+        let work = (0..unknown.len()).filter(|&k| unknown[k] == 1).collect();
+        let mut r = Reading {
+            members,
+            known,
+            unknown,
+            source: vec![None; self.value.len()],
+            work,
+        };
+        let mut reasons: Vec<Vec<usize>> = Vec::new();
         loop {
-            while let Some(k) = work.pop() {
-                let Some(&(cell, _)) = (self.constraints[k].terms.iter()).find(|(c, _)| !known[*c])
-                else {
-                    continue;
-                };
-                if (self.constraints[k].terms.iter())
-                    .filter(|(c, _)| !known[*c])
-                    .count()
-                    != 1
-                {
+            while let Some(k) = r.work.pop() {
+                if r.unknown[k] != 1 {
                     continue;
                 }
-                reasons.push(vec![k]);
-                learn(cell, reasons.len() - 1, &mut known, &mut work);
+                let terms = &self.constraints[k].terms;
+                if let Some(&(cell, _)) = terms.iter().find(|(c, _)| !r.known[*c]) {
+                    reasons.push(vec![k]);
+                    r.learn(cell, reasons.len() - 1);
+                }
             }
-            let solved = self.systems(&known);
+            let solved = self.systems(&r.known, &r.unknown);
             if solved.is_empty() {
                 break;
             }
             for (cells, constraints) in solved {
                 reasons.push(constraints);
                 for cell in cells {
-                    if !known[cell] {
-                        learn(cell, reasons.len() - 1, &mut known, &mut work);
+                    if !r.known[cell] {
+                        r.learn(cell, reasons.len() - 1);
                     }
                 }
             }
         }
         Closure {
-            known,
-            source,
+            known: r.known,
+            source: r.source,
             reasons,
         }
     }
@@ -322,14 +339,9 @@ impl Cells {
     /// together, with those constraints: each connected set of hidden cells (up to
     /// [`MAX_SYSTEM`]) is reduced to row echelon form; a cell whose row has no free cell in
     /// it is fixed.
-    fn systems(&self, known: &[bool]) -> Vec<(Vec<usize>, Vec<usize>)> {
+    fn systems(&self, known: &[bool], unknown: &[usize]) -> Vec<(Vec<usize>, Vec<usize>)> {
         let open: Vec<usize> = (0..self.constraints.len())
-            .filter(|&k| {
-                (self.constraints[k].terms.iter())
-                    .filter(|(c, _)| !known[*c])
-                    .count()
-                    >= 2
-            })
+            .filter(|&k| unknown[k] >= 2)
             .collect();
         // Connected hidden cells (union–find over the open constraints).
         let mut parent: Vec<usize> = (0..self.value.len()).collect();
@@ -479,10 +491,9 @@ mod tests {
         let mut c = Cells::new(11);
         let (na, nb) = (c.cell(20, 3), c.cell(25, 3));
         let (ra, rb, rall) = (c.cell(15, 1), c.cell(12, 1), c.cell(27, 1));
-        let nra = c.implicit(5);
-        let nrb = c.implicit(13);
-        c.weighted(&[(na, 1), (ra, -1), (nra, -1)]);
-        c.weighted(&[(nb, 1), (rb, -1), (nrb, -1)]);
+        // Non-responders: 5 and 13.
+        c.rest(na, ra);
+        c.rest(nb, rb);
         c.sum(rall, &[ra, rb]);
         c.solve();
         assert!(c.is_withheld(ra), "n − responders is small");
@@ -515,10 +526,9 @@ mod tests {
         let mut c = Cells::new(11);
         let n = c.cell(42, 3);
         let events = c.cell(18, 1);
-        let censored = c.implicit(24);
+        let censored = c.rest(n, events);
         let p1 = [c.cell(42, 2), c.cell(15, 2), c.cell(12, 2)];
         let p2 = [c.cell(15, 2), c.cell(3, 2), c.cell(12, 2)];
-        c.weighted(&[(n, 1), (events, -1), (censored, -1)]);
         c.sum(events, &[p1[1], p2[1]]);
         c.sum(censored, &[p1[2], p2[2]]);
         c.same(n, p1[0]);

@@ -196,10 +196,8 @@ impl Layout {
         // n = responders + non-responders.
         for (r, ids) in s.change.iter().zip(&self.change) {
             if let [Some(n_id), Some(r_id)] = *ids {
-                let (total, resp) = (r.n.unwrap_or(0), r.responders.unwrap_or(0));
-                let non = cells.implicit(total.saturating_sub(resp));
-                cells.weighted(&[(n_id, 1), (r_id, -1), (non, -1)]);
-                if total < n {
+                cells.rest(n_id, r_id);
+                if r.n.is_some_and(|c| c < n) {
                     cells.withhold(r_id);
                 }
             }
@@ -236,9 +234,7 @@ impl Layout {
             let (Some(n_id), Some(e_id)) = (*n_id, *e_id) else {
                 continue;
             };
-            let (total, events) = (r.n.unwrap_or(0), r.events.unwrap_or(0));
-            let censored = cells.implicit(total.saturating_sub(events));
-            cells.weighted(&[(n_id, 1), (e_id, -1), (censored, -1)]);
+            let censored = cells.rest(n_id, e_id);
             cells.sum(e_id, &points.iter().map(|p| p[1]).collect::<Vec<_>>());
             cells.sum(censored, &points.iter().map(|p| p[2]).collect::<Vec<_>>());
             if let Some(first) = points.first() {
@@ -252,7 +248,7 @@ impl Layout {
                     None => cells.sum(p[0], &[p[1], p[2]]),
                 }
             }
-            if total < n {
+            if r.n.is_some_and(|c| c < n) {
                 cells.withhold(e_id);
                 points.iter().flatten().for_each(|&c| cells.withhold(c));
             }
@@ -333,9 +329,7 @@ impl Layout {
         for (r, ids) in t1.clone() {
             // Courses without an age recorded: never shown, but a count like sex "unknown".
             if let (Some(courses), Some(age)) = (ids.courses, ids.age_n) {
-                let missing = r.courses.unwrap_or(0).saturating_sub(r.age_n.unwrap_or(0));
-                let missing = cells.implicit(missing);
-                cells.weighted(&[(courses, 1), (age, -1), (missing, -1)]);
+                cells.rest(courses, age);
             }
             if let Some(courses) = ids.courses {
                 for tally in [&ids.sex, &ids.injectate] {
@@ -433,12 +427,8 @@ impl Layout {
         let safety = s.safety.iter().zip(&self.safety);
         for (r, ids) in safety.clone() {
             if let [Some(_), Some(inj), Some(ev)] = *ids {
-                let without = r
-                    .injections
-                    .unwrap_or(0)
-                    .saturating_sub(r.events.unwrap_or(0));
-                let without = cells.implicit(without);
-                cells.weighted(&[(inj, 1), (ev, -1), (without, -1)]);
+                // Injections without an event.
+                cells.rest(inj, ev);
                 if r.courses.is_some_and(|c| c < n) {
                     cells.withhold(inj);
                     cells.withhold(ev);
