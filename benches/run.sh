@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # prolo benchmark suite (issue 6): prolo against what a researcher would use instead.
 #
-#   benches/run.sh [--sizes "200000 2000000"] [--runs 3] [--prolo PATH]
+#   benches/run.sh [--sizes "200000 2000000"] [--runs 3] [--prolo PATH] [--conditions 3000]
 #
-# Builds prolo in release (unless --prolo), makes the data sets with `prolo synth`,
+# Builds prolo in release (unless --prolo), makes the data sets with `prolo synth` (and
+# the first size's courses spread over --conditions conditions; 0 skips that case),
 # installs the peers (pandas + SciPy + lifelines, DuckDB, polars) into benches/.venv,
 # times everything end to end (median wall time and peak memory of --runs runs),
 # checks that the peers computed the same numbers as prolo, prints the table and
@@ -19,10 +20,11 @@ PEERS="$BENCH/peers"
 SIZES="200000 2000000"
 RUNS=3
 PROLO=""
+CONDITIONS=3000
 ARGS=("$@")
 
 usage() {
-    sed -n '4,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '4,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
     exit "${1:-0}"
 }
 say() { printf '[bench] %s\n' "$*" >&2; }
@@ -36,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --sizes) [[ $# -ge 2 ]] || die "--sizes needs a value, e.g. --sizes \"200000 2000000\""; SIZES="$2"; shift 2 ;;
     --runs) [[ $# -ge 2 ]] || die "--runs needs a value"; RUNS="$2"; shift 2 ;;
     --prolo) [[ $# -ge 2 ]] || die "--prolo needs a path"; PROLO="$2"; shift 2 ;;
+    --conditions) [[ $# -ge 2 ]] || die "--conditions needs a value, e.g. --conditions 3000"; CONDITIONS="$2"; shift 2 ;;
     -h | --help) usage 0 ;;
     *) printf '[bench] error: unknown argument %q\n' "$1" >&2; usage 2 ;;
     esac
@@ -43,6 +46,7 @@ done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer, not '$RUNS'"
 read -r -a SIZE_LIST <<<"$SIZES"
 [[ ${#SIZE_LIST[@]} -gt 0 ]] || die "--sizes is empty"
+[[ "$CONDITIONS" =~ ^(0|[1-9][0-9]*)$ ]] || die "--conditions must be a whole number (0 skips the case), not '$CONDITIONS'"
 for n in "${SIZE_LIST[@]}"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--sizes must be positive integers (courses), not '$n'"
 done
@@ -107,6 +111,16 @@ for n in "${SIZE_LIST[@]}"; do
     make_data "$n" "$DATA/courses_$n.csv"
     make_data "$n" "$DATA/courses_$n.parquet"
 done
+# Many conditions (a registry coding conditions finely): the first size's courses spread
+# over CONDITIONS conditions by the many-conditions test fixture's remap.py.
+MANY_N="${SIZE_LIST[0]}"
+MANY="$DATA/courses_${MANY_N}_c$CONDITIONS.csv"
+if [[ $CONDITIONS -gt 0 && ! -s "$MANY" ]]; then
+    say "making $(basename "$MANY") (courses_$MANY_N.csv spread over $CONDITIONS conditions)"
+    python3 "$ROOT/tests/fixtures/many_conditions/remap.py" "$DATA/courses_$MANY_N.csv" "$DATA/partial-$$.csv" "$CONDITIONS" ||
+        die "could not spread courses_$MANY_N.csv over $CONDITIONS conditions"
+    mv "$DATA/partial-$$.csv" "$MANY"
+fi
 
 # --- 4. peers --------------------------------------------------------------------------
 PY="$VENV/bin/python"
@@ -171,6 +185,7 @@ done
     printf 'command\t%s\n' "$cmdline"
     printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
     printf 'runs\t%s\n' "$RUNS"
+    printf 'conditions\t%s\n' "$CONDITIONS"
     printf 'cpu\t%s\n' "$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || echo unknown)"
     printf 'nproc\t%s\n' "$(nproc)"
     printf 'memory\t%s\n' "$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
@@ -197,6 +212,11 @@ measure() {
     for ((r = 1; r <= RUNS; r++)); do
         rc=0
         /usr/bin/time -f "%e %M" -o "$timing" "$@" >"$log" 2>&1 || rc=$?
+        if [[ $rc == 124 && "$1" == timeout ]]; then
+            note "$tool on $size courses: stopped after $2 s (timeout), not finished"
+            printf '%s\t%s\tover %s s\t\t\n' "$tool" "$size" "$2" >>"$WORK/times.tsv"
+            return 1
+        fi
         if [[ " $ok " != *" $rc "* ]]; then
             note "$tool on $size courses failed (exit $rc); last lines of $log:"
             tail -n 5 "$log" | sed 's/^/    /' >&2
@@ -262,6 +282,28 @@ for n in "${SIZE_LIST[@]}"; do
         true
     fi
 done
+
+if [[ $CONDITIONS -gt 0 ]]; then
+    out_many="$DATA/out-$MANY_N-c$CONDITIONS"
+    cat "$MANY" >/dev/null
+    say "== $MANY_N courses over $CONDITIONS conditions: $(basename "$MANY"), $RUNS run(s) each"
+    measure prolo-analyze-many "$MANY_N" "0" -- "$PROLO" analyze "$MANY" --out "$out_many" || true
+    if [[ $HAVE_DUCKDB == 1 ]]; then
+        measure duckdb-change-many "$MANY_N" "0" -- "$PY" "$PEERS/duckdb_change.py" "$MANY" || true
+    fi
+    if [[ $HAVE_PANDAS == 1 ]]; then
+        # lifelines' log-rank across thousands of groups runs for tens of minutes: one run,
+        # stopped after 5 minutes.
+        RUNS=1 measure pandas-pipeline-many "$MANY_N" "0" -- timeout 300 "$PY" "$PEERS/pandas_pipeline.py" "$MANY" || true
+    fi
+    if [[ -s "$out_many/summary.json" ]]; then
+        [[ $HAVE_DUCKDB == 1 && -s "$LOGS/duckdb-change-many-$MANY_N.log" ]] &&
+            agree "$MANY_N ($CONDITIONS conditions)" "DuckDB" "$LOGS/duckdb-change-many-$MANY_N.log" "$out_many/summary.json"
+        [[ $HAVE_PANDAS == 1 && -s "$LOGS/pandas-pipeline-many-$MANY_N.log" ]] &&
+            agree "$MANY_N ($CONDITIONS conditions)" "pandas" "$LOGS/pandas-pipeline-many-$MANY_N.log" "$out_many/summary.json"
+        true
+    fi
+fi
 
 # --- 7. table, ratios, results.md ------------------------------------------------------
 python3 "$BENCH/report.py" "$WORK" "$BENCH/results.md"
