@@ -7,7 +7,7 @@
 //! small-cell suppression are not drawn. Layout is computed from the data alone, so the same
 //! summary gives the same bytes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::OnceLock;
 
@@ -24,6 +24,7 @@ use plotters::style::{
 };
 
 use crate::analysis::response::{CurvePoint, ResponseRow};
+use crate::analysis::trajectory::TrajectoryRow;
 use crate::analysis::{Summary, ALL};
 use crate::schema::Better;
 
@@ -249,9 +250,17 @@ fn outcomes<'a>(rows: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<(St
 
 struct Ctx<'a> {
     s: &'a Summary,
-    /// Every condition in the summary, sorted: a condition's colour is its place here.
+    /// The conditions drawn, sorted: a condition's colour is its place here. Every condition
+    /// in the summary, or the [`DRAWN`] with the most courses when there are more.
     conditions: Vec<String>,
+    /// How many conditions the summary holds (drawn or not).
+    all_conditions: usize,
 }
+
+/// The most conditions a chart draws: eight colours, solid and dashed. A registry coding
+/// thousands of conditions gets the largest sixteen drawn (by Table 1's courses; every
+/// condition is in the tables), not a chart of thousands of lines, legend rows or forest rows.
+const DRAWN: usize = 16;
 
 impl<'a> Ctx<'a> {
     fn new(s: &'a Summary) -> Ctx<'a> {
@@ -260,16 +269,53 @@ impl<'a> Ctx<'a> {
         set.extend(s.sessions_to_response.iter().map(|r| &r.condition));
         set.extend(s.trajectory.iter().map(|r| &r.condition));
         set.extend(s.change.iter().map(|r| &r.condition));
-        let conditions = set
+        let mut conditions: Vec<String> = set
             .into_iter()
             .filter(|c| c.as_str() != ALL)
             .cloned()
             .collect();
-        Ctx { s, conditions }
+        let all_conditions = conditions.len();
+        if all_conditions > DRAWN {
+            // Courses as Table 1 shows them (a withheld count ranks as 0; ties by name).
+            let courses: BTreeMap<&str, u64> = (s.table1.iter())
+                .map(|r| (r.condition.as_str(), r.courses.unwrap_or(0)))
+                .collect();
+            let size = |c: &String| courses.get(c.as_str()).copied().unwrap_or(0);
+            conditions.sort_by(|a, b| size(b).cmp(&size(a)).then_with(|| a.cmp(b)));
+            conditions.truncate(DRAWN);
+            conditions.sort();
+        }
+        Ctx {
+            s,
+            conditions,
+            all_conditions,
+        }
+    }
+
+    /// Whether a condition (or the overall group) is drawn.
+    fn draws(&self, condition: &str) -> bool {
+        condition == ALL || self.place(condition).is_some()
+    }
+
+    fn place(&self, condition: &str) -> Option<usize> {
+        (self.conditions)
+            .binary_search_by(|c| c.as_str().cmp(condition))
+            .ok()
+    }
+
+    /// Says which conditions are drawn when not all are.
+    fn left_out_note(&self, notes: &mut Vec<String>) {
+        if self.all_conditions > self.conditions.len() {
+            notes.push(format!(
+                "The {} conditions with the most courses are drawn, of {}; the tables hold every condition.",
+                self.conditions.len(),
+                self.all_conditions
+            ));
+        }
     }
 
     fn colour(&self, condition: &str) -> RGBColor {
-        match self.conditions.iter().position(|c| c == condition) {
+        match self.place(condition) {
             Some(i) => PALETTE[i % PALETTE.len()],
             None => PALETTE[6],
         }
@@ -277,9 +323,7 @@ impl<'a> Ctx<'a> {
 
     /// Whether a condition's lines are dashed (and bars hollow): the second round of colours.
     fn dashed(&self, condition: &str) -> bool {
-        self.conditions
-            .iter()
-            .position(|c| c == condition)
+        self.place(condition)
             .is_some_and(|i| (i / PALETTE.len()) % 2 == 1)
     }
 
@@ -345,6 +389,7 @@ impl<'a> Ctx<'a> {
 /// Rows shown for a chart: the conditions that are not withheld, or the overall group
 /// when no condition can be shown. Returns the rows and whether any group was withheld.
 fn shown<'r, T>(
+    ctx: &Ctx,
     rows: impl Iterator<Item = &'r T> + Clone,
     condition: impl Fn(&T) -> &str,
     drawable: impl Fn(&T) -> bool,
@@ -352,7 +397,9 @@ fn shown<'r, T>(
 where
     T: 'r,
 {
-    let conditions: Vec<&T> = rows.clone().filter(|r| condition(r) != ALL).collect();
+    let conditions: Vec<&T> = (rows.clone())
+        .filter(|r| condition(r) != ALL && ctx.draws(condition(r)))
+        .collect();
     let withheld = conditions.iter().any(|r| !drawable(r));
     let drawn: Vec<&T> = conditions.into_iter().filter(|r| drawable(r)).collect();
     if !drawn.is_empty() {
@@ -1188,10 +1235,20 @@ fn response(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
         .sessions_to_response
         .iter()
         .filter(|r| (&r.outcome, &r.instrument) == (&key.0, &key.1));
-    let (drawn, withheld) = shown(
+    // A group with its n shown but every point of its curve and its median withheld has
+    // nothing to draw: it is left out of the chart (legend and at-risk table) too, with a note
+    // of its own.
+    let has_line = |r: &ResponseRow| {
+        r.median.is_some() || (r.curve.iter()).any(|p| !p.suppressed && p.cum_response.is_some())
+    };
+    let condition = |r: &&ResponseRow| r.condition != ALL && ctx.draws(&r.condition);
+    let small = (rows.clone()).any(|r| condition(&r) && r.suppressed && r.n.is_none());
+    let no_line = (rows.clone()).any(|r| condition(&r) && r.n.is_some() && !has_line(r));
+    let (drawn, _) = shown(
+        ctx,
         rows,
         |r: &ResponseRow| r.condition.as_str(),
-        |r| !(r.suppressed && r.n.is_none()),
+        |r| !(r.suppressed && r.n.is_none()) && has_line(r),
     );
     if drawn.is_empty() {
         return None;
@@ -1231,9 +1288,16 @@ fn response(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
         ctx.responder(key)
             .unwrap_or_else(|| "the responder threshold".into())
     )];
-    if withheld {
+    if small {
         notes.push(ctx.withheld_note());
     }
+    if no_line {
+        notes.push(format!(
+            "Conditions whose whole curve and median are withheld (they would give away a count below {}) are not drawn.",
+            ctx.min_cell()
+        ));
+    }
+    ctx.left_out_note(&mut notes);
     let title = format!("Cumulative response by number of injections: {outcome}");
     let n = groups.len();
     let fig = ResponseFig {
@@ -1382,19 +1446,21 @@ fn trajectory(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
         .iter()
         .filter(|r| (&r.outcome, &r.instrument) == (&key.0, &key.1))
         .collect();
-    // A group is drawable when at least one of its points is.
+    // Each condition's rows, conditions in the order they come.
     let mut names: Vec<&str> = Vec::new();
+    let mut of: BTreeMap<&str, Vec<&TrajectoryRow>> = BTreeMap::new();
     for r in &rows {
-        if !names.contains(&r.condition.as_str()) {
-            names.push(&r.condition);
-        }
+        of.entry(&r.condition)
+            .or_insert_with(|| {
+                names.push(&r.condition);
+                Vec::new()
+            })
+            .push(r);
     }
-    let has_point = |c: &str| {
-        rows.iter()
-            .any(|r| r.condition == c && r.mean.is_some_and(f64::is_finite))
-    };
-    let (drawn, withheld) = shown(names.iter(), |c: &&str| c, |c| has_point(c));
-    let withheld = withheld || rows.iter().any(|r| r.suppressed);
+    // A group is drawable when at least one of its points is.
+    let has_point = |c: &str| of[c].iter().any(|r| r.mean.is_some_and(f64::is_finite));
+    let (drawn, withheld) = shown(ctx, names.iter(), |c: &&str| c, |c| has_point(c));
+    let withheld = withheld || (rows.iter()).any(|r| r.suppressed && ctx.draws(&r.condition));
     if drawn.is_empty() {
         return None;
     }
@@ -1403,7 +1469,7 @@ fn trajectory(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
     let mut kmax = 0;
     for c in &drawn {
         let mut points = Vec::new();
-        for r in rows.iter().filter(|r| r.condition == **c) {
+        for r in &of[**c] {
             let mean = r.mean.filter(|m| m.is_finite());
             let ci = r
                 .ci_low
@@ -1453,6 +1519,7 @@ fn trajectory(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
             ctx.min_cell()
         ));
     }
+    ctx.left_out_note(&mut notes);
     let mut title = format!("{outcome} by number of injections received");
     if let Some(first) = title.get(..1) {
         title = first.to_uppercase() + &title[1..];
@@ -1585,6 +1652,7 @@ impl Figure for SessionsFig {
 
 fn sessions(ctx: &Ctx) -> Option<Chart> {
     let (drawn, withheld) = shown(
+        ctx,
         ctx.s.sessions_received.iter(),
         |r: &crate::analysis::sessions::SessionsRow| r.condition.as_str(),
         |r| !(r.suppressed && r.n.is_none()) && r.n.is_some_and(|n| n > 0),
@@ -1631,6 +1699,7 @@ fn sessions(ctx: &Ctx) -> Option<Chart> {
             ctx.min_cell()
         ));
     }
+    ctx.left_out_note(&mut notes);
     let title = "Injection sessions received per course, by condition".to_string();
     let n = groups.len();
     let overall = drawn.first().is_some_and(|r| r.condition == ALL);
@@ -1878,7 +1947,7 @@ fn forest(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
     }
     let by_condition: Vec<_> = rows
         .iter()
-        .filter(|r| r.condition != ALL && r.injections == ALL)
+        .filter(|r| r.condition != ALL && r.injections == ALL && ctx.draws(&r.condition))
         .collect();
     let shown_conditions: Vec<_> = by_condition.iter().filter(|r| ok(r)).collect();
     let mut withheld = shown_conditions.len() < by_condition.len();
@@ -1935,6 +2004,7 @@ fn forest(ctx: &Ctx, key: &(String, String)) -> Option<Chart> {
     if withheld {
         notes.push(ctx.withheld_note());
     }
+    ctx.left_out_note(&mut notes);
     let title = format!("Mean change from baseline: {outcome}");
     let fig = ForestFig {
         header: Header {

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::synth_over_conditions;
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -217,33 +218,7 @@ fn degenerate_cases_equal_r() {
 #[test]
 fn logrank_across_hundreds_of_conditions_equals_r() {
     let dir = tempfile::tempdir().unwrap();
-    let synth = dir.path().join("s.csv");
-    (Command::cargo_bin("prolo").unwrap())
-        .args(["synth", "--courses", "5000", "--seed", "21", "--out"])
-        .arg(&synth)
-        .assert()
-        .success();
-    // remap.py: condition c(k), k = (digits of patient_id × 31 + Σ bytes of condition) mod 250.
-    let text = std::fs::read_to_string(&synth).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let names: Vec<&str> = header.split(',').collect();
-    let (p, c) = (
-        names.iter().position(|n| *n == "patient_id").unwrap(),
-        names.iter().position(|n| *n == "condition").unwrap(),
-    );
-    let mut out = format!("{header}\n");
-    for line in lines {
-        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
-        let digits: String = cells[p].chars().filter(char::is_ascii_digit).collect();
-        let digits: u64 = digits.parse().unwrap_or(0);
-        let bytes: u64 = cells[c].bytes().map(u64::from).sum();
-        cells[c] = format!("c{:03}", (digits * 31 + bytes) % 250);
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    }
-    let csv = dir.path().join("c250.csv");
-    std::fs::write(&csv, out).unwrap();
+    let csv = synth_over_conditions(dir.path(), "c250.csv", 5000, 21, 250);
     let run = (Command::cargo_bin("prolo").unwrap())
         .args(["analyze", "--min-cell", "0", "--format", "json"])
         .arg(&csv)

@@ -31,6 +31,42 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// `prolo synth --courses N --seed S` written to `dir/name`, with each course's condition
+/// replaced by one of `k` (tests/fixtures/many_conditions/remap.py: c(j), j = (digits of
+/// patient_id × 31 + Σ bytes of its condition) mod k).
+pub fn synth_over_conditions(dir: &Path, name: &str, courses: u32, seed: u32, k: u64) -> PathBuf {
+    let synth = dir.join(format!("{name}.synth.csv"));
+    (prolo().args([
+        "synth",
+        "--courses",
+        &courses.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]))
+    .arg("--out")
+    .arg(&synth)
+    .assert()
+    .success();
+    let text = std::fs::read_to_string(&synth).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let names: Vec<&str> = header.split(',').collect();
+    let column = |name: &str| names.iter().position(|n| *n == name).unwrap();
+    let (p, c) = (column("patient_id"), column("condition"));
+    let width = (k - 1).to_string().len().max(3);
+    let mut out = format!("{header}\n");
+    for line in lines {
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        let digits: String = cells[p].chars().filter(char::is_ascii_digit).collect();
+        let digits: u64 = digits.parse().unwrap_or(0);
+        let bytes: u64 = cells[c].bytes().map(u64::from).sum();
+        cells[c] = format!("c{:0width$}", (digits * 31 + bytes) % k);
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    write(dir, name, out)
+}
+
 /// Writes `text` to `name` in `dir` and returns the path.
 pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     let p = dir.join(name);

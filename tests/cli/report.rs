@@ -180,3 +180,100 @@ fn suppressed_groups_are_not_drawn_and_the_report_says_so() {
     let html = std::fs::read_to_string(open.join("report.html")).unwrap();
     assert!(html.contains("suppression was turned off"));
 }
+
+/// The text elements of an SVG chart (plotters writes `<text …>\nTEXT\n</text>`).
+fn svg_texts(path: &Path) -> Vec<String> {
+    let svg = std::fs::read_to_string(path).unwrap();
+    svg.split("</text>")
+        .filter_map(|t| t.rsplit_once('>').map(|(_, text)| text.trim().to_string()))
+        .collect()
+}
+
+/// A registry coding 40 conditions gets the 16 with the most courses (Table 1's count, ties
+/// by name) drawn in every chart, with a note saying so, not 40 lines or rows.
+#[test]
+fn charts_draw_the_sixteen_largest_of_many_conditions() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth_over_conditions(dir.path(), "c40.csv", 1500, 5, 40);
+    let out = dir.path().join("out");
+    analyze_into(&csv, &out, "0");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let mut sizes: Vec<(u64, String)> = (summary["table1"].as_array().unwrap().iter())
+        .filter(|r| r["condition"] != "all")
+        .map(|r| {
+            let courses = r["courses"].as_u64().unwrap();
+            (courses, r["condition"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(sizes.len(), 40);
+    sizes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let largest: std::collections::BTreeSet<String> =
+        sizes.iter().take(16).map(|s| s.1.clone()).collect();
+    // Not just the first 16 names: the test would pass with a cap that ignored the counts.
+    assert_ne!(
+        largest.iter().cloned().collect::<Vec<_>>(),
+        (0..16).map(|k| format!("c{k:03}")).collect::<Vec<_>>()
+    );
+    let note = "The 16 conditions with the most courses are drawn, of 40; the tables hold every condition.";
+    for chart in [
+        "response_pain_nrs",
+        "trajectory_pain_nrs",
+        "change_pain_nrs",
+        "sessions_received",
+    ] {
+        let texts = svg_texts(&out.join(format!("charts/{chart}.svg")));
+        // A legend or row label: "c012", or "c012 (n = 41)".
+        let drawn: std::collections::BTreeSet<String> = (texts.iter())
+            .filter_map(|t| t.split(' ').next())
+            .filter(|t| {
+                t.len() == 4 && t.starts_with('c') && t[1..].bytes().all(|b| b.is_ascii_digit())
+            })
+            .map(str::to_string)
+            .collect();
+        assert_eq!(drawn, largest, "{chart}");
+        assert!(
+            texts.iter().any(|t| t == note),
+            "{chart}: no note in {texts:?}"
+        );
+    }
+    let table = std::fs::read_to_string(out.join("tables/change.csv")).unwrap();
+    assert!(
+        table.contains("\nc039,") || table.contains(",c039,"),
+        "the tables hold every condition"
+    );
+}
+
+/// A condition whose curve and median are both withheld has nothing to draw: it is left out
+/// of the response chart's legend and at-risk table, and a note says why (the testers' case:
+/// condition b of 25 courses, every point withheld so that a's small counts stay hidden).
+#[test]
+fn a_response_curve_withheld_whole_is_left_out_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    analyze_into(&fixture("suppression/cond_leak.csv"), dir.path(), "11");
+    let texts = svg_texts(&dir.path().join("charts/response_pain_nrs.svg"));
+    assert!(
+        texts.iter().any(|t| t == "a"),
+        "a (median shown) is drawn: {texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t == "b"),
+        "b has nothing to draw: {texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Conditions whose whole curve and median are withheld")),
+        "{texts:?}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    let b = (summary["sessions_to_response"].as_array().unwrap().iter())
+        .find(|r| r["condition"] == "b")
+        .unwrap();
+    assert!(
+        b["n"].is_u64() && b["median"].is_null(),
+        "the fixture's b: {b}"
+    );
+}
