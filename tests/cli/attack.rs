@@ -490,19 +490,12 @@ fn no_withheld_count_can_be_worked_out_by_sums_and_differences() {
         (1200, 5),
         (1500, 3),
     ] {
-        let f = dir.path().join(format!("synth_{courses}_{seed}.csv"));
-        (prolo().args([
-            "synth",
-            "--courses",
-            &courses.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--out",
-        ]))
-        .arg(&f)
-        .assert()
-        .success();
-        files.push(f);
+        files.push(synth(
+            dir.path(),
+            &format!("synth_{courses}_{seed}.csv"),
+            courses,
+            seed,
+        ));
     }
     let mut shown_counts = 0;
     for f in &files {

@@ -31,22 +31,23 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// `prolo synth --courses N --seed S` written to `dir/name`, with each course's condition
-/// replaced by one of `k` (tests/fixtures/many_conditions/remap.py: c(j), j = (digits of
-/// patient_id × 31 + Σ bytes of its condition) mod k).
+/// `prolo synth --courses N --seed S` written to `dir/name`.
+pub fn synth(dir: &Path, name: &str, courses: u32, seed: u32) -> PathBuf {
+    let file = dir.join(name);
+    (prolo().args(["synth", "--courses", &courses.to_string()]))
+        .args(["--seed", &seed.to_string()])
+        .arg("--out")
+        .arg(&file)
+        .assert()
+        .success();
+    file
+}
+
+/// [`synth`], with each course's condition replaced by one of `k`
+/// (tests/fixtures/many_conditions/remap.py: c(j), j = (digits of patient_id × 31 + Σ bytes
+/// of its condition) mod k).
 pub fn synth_over_conditions(dir: &Path, name: &str, courses: u32, seed: u32, k: u64) -> PathBuf {
-    let synth = dir.join(format!("{name}.synth.csv"));
-    (prolo().args([
-        "synth",
-        "--courses",
-        &courses.to_string(),
-        "--seed",
-        &seed.to_string(),
-    ]))
-    .arg("--out")
-    .arg(&synth)
-    .assert()
-    .success();
+    let synth = synth(dir, &format!("{name}.synth.csv"), courses, seed);
     let text = std::fs::read_to_string(&synth).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();
