@@ -49,9 +49,23 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         .count();
     if settings.strict && errors > 0 {
         eprint!("{}", findings::text(&v));
-        return Err(Error::InvalidData(format!(
+        let e = Error::InvalidData(format!(
             "--strict: {errors} error finding(s); nothing was analysed"
-        )));
+        ));
+        if args.format != Format::Json {
+            return Err(e);
+        }
+        // One JSON document: the failure as every other one gives it, with validate's report
+        // (every finding) beside it, written as it is made.
+        eprintln!("prolo: error: {e}");
+        let failure = e.to_json();
+        let head = failure.strip_suffix('}').unwrap_or(&failure);
+        output::stdout_with(|out| {
+            write!(out, "{head},\"validation\":")?;
+            findings::json_to(&v, out)?;
+            out.write_all(b"}\n")
+        })?;
+        return Ok(ExitCode::from(e.exit_code()));
     }
     if !v.findings.is_empty() && std::io::stderr().is_terminal() {
         eprintln!(

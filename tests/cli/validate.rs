@@ -294,6 +294,28 @@ fn strict_makes_errors_fatal_for_analyze() {
         .arg(&f)
         .assert()
         .code(3);
+    // A pipeline asking for JSON gets one document: the failure, and every finding as
+    // `validate --format json` gives them (not just their count).
+    let out = prolo()
+        .args(["analyze", "--strict", "--format", "json"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "invalid_data");
+    assert_eq!(doc["error"]["exit_code"], 3);
+    let errors = doc["validation"]["errors"].as_u64().unwrap();
+    assert!(errors > 0);
+    assert_eq!(doc["validation"]["valid"], false);
+    let listed = (doc["validation"]["findings"].as_array().unwrap().iter())
+        .filter(|f| f["severity"] == "error")
+        .count();
+    assert_eq!(listed as u64, errors);
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{errors} error finding(s)")));
 }
 
 #[test]
