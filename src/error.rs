@@ -46,14 +46,16 @@ impl Error {
     /// `{"error": {"kind", "exit_code", "message"}}`: the failure for a pipeline that asked
     /// for JSON.
     pub fn to_json(&self) -> String {
+        serde_json::json!({ "error": self.json_object() }).to_string()
+    }
+
+    /// `{"kind", "exit_code", "message"}`: what [`Error::to_json`] writes under `"error"`.
+    pub fn json_object(&self) -> serde_json::Value {
         serde_json::json!({
-            "error": {
-                "kind": self.kind(),
-                "exit_code": self.exit_code(),
-                "message": self.to_string(),
-            }
+            "kind": self.kind(),
+            "exit_code": self.exit_code(),
+            "message": self.to_string(),
         })
-        .to_string()
     }
 
     /// An I/O error on `path`.

@@ -58,10 +58,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         // One JSON document: the failure as every other one gives it, with validate's report
         // (every finding) beside it, written as it is made.
         eprintln!("prolo: error: {e}");
-        let failure = e.to_json();
-        let head = failure.strip_suffix('}').unwrap_or(&failure);
         output::stdout_with(|out| {
-            write!(out, "{head},\"validation\":")?;
+            write!(out, "{{\"error\":{},\"validation\":", e.json_object())?;
             findings::json_to(&v, out)?;
             out.write_all(b"}\n")
         })?;
