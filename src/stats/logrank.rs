@@ -41,7 +41,8 @@ pub struct LogRank {
 /// With `U = O - E` restricted to the groups with `E_k > 0`, dropping the
 /// first of them (which makes `V` invertible; the result equals
 /// `U' V⁻ U` with a generalized inverse), `χ² = U' V⁻¹ U` on
-/// `(#groups with E_k > 0) - 1` degrees of freedom.
+/// `(#groups with E_k > 0) - 1` degrees of freedom. Above 200 groups with
+/// few event times `V` is solved by the Woodbury identity ([`LowRank`]).
 ///
 /// # References
 ///
@@ -82,7 +83,25 @@ pub fn logrank(times: &[f64], events: &[bool], groups: &[usize]) -> Option<LogRa
 
     let mut observed = vec![0.0; n_groups];
     let mut expected = vec![0.0; n_groups];
-    let mut var = vec![vec![0.0; n_groups]; n_groups];
+    // Every event time adds c (diag(r) − r rᵀ / n) to the variance matrix (r: the groups'
+    // numbers at risk). With hundreds of groups and few such times (a registry's
+    // conditions; injections as time) the matrix is kept as those terms and solved by the
+    // Woodbury identity ([`LowRank`]), not built and factored (groups³ work, groups² memory).
+    let terms = {
+        let mut deaths = vec![0usize; tally.times.len()];
+        kept()
+            .filter(|&i| events[i])
+            .for_each(|i| deaths[tally.of[i] as usize] += 1);
+        (0..deaths.len())
+            .filter(|&t| {
+                let n = order.len() - ends[t];
+                deaths[t] > 0 && n > 1 && n > deaths[t]
+            })
+            .count()
+    };
+    let low_rank = n_groups > EXACT_INVERSE_NORM + 1 && terms * LOW_RANK <= n_groups;
+    let mut var = vec![vec![0.0; if low_rank { 0 } else { n_groups }]; n_groups];
+    let mut factors: Vec<Term> = Vec::new();
     let mut risk = vec![0.0; n_groups];
     // Walk the distinct times from the last to the first, as survdiff2.c.
     for t in (0..tally.times.len()).rev() {
@@ -103,6 +122,16 @@ pub fn logrank(times: &[f64], events: &[bool], groups: &[usize]) -> Option<LogRa
             expected[k] += deaths * risk[k] / n_risk;
         }
         if n_risk == 1.0 {
+            continue;
+        }
+        if low_rank {
+            if n_risk > deaths {
+                factors.push(Term {
+                    deaths,
+                    n: n_risk,
+                    risk: risk.clone(),
+                });
+            }
             continue;
         }
         for j in 0..n_groups {
@@ -135,11 +164,39 @@ pub fn logrank(times: &[f64], events: &[bool], groups: &[usize]) -> Option<LogRa
         .iter()
         .map(|&k| observed[k] - expected[k])
         .collect();
-    let v: Vec<Vec<f64>> = tested[1..]
-        .iter()
-        .map(|&j| tested[1..].iter().map(|&k| var[j][k]).collect())
-        .collect();
-    let solution = solve(v, &u)?;
+    let set = &tested[1..];
+    let solution =
+        if low_rank && set.len() > EXACT_INVERSE_NORM && factors.len() * LOW_RANK <= set.len() {
+            LowRank::new(&factors, set)?.solve_checked(&u)?
+        } else if low_rank {
+            // Fewer groups expect an event than the indices suggested: the matrix from the terms,
+            // entry by entry as the loop above builds it.
+            let v: Vec<Vec<f64>> = (set.iter())
+                .map(|&j| {
+                    (set.iter())
+                        .map(|&k| {
+                            let mut v = 0.0;
+                            for t in &factors {
+                                let tmp =
+                                    t.deaths * t.risk[j] * (t.n - t.deaths) / (t.n * (t.n - 1.0));
+                                if j == k {
+                                    v += tmp;
+                                }
+                                v -= tmp * t.risk[k] / t.n;
+                            }
+                            v
+                        })
+                        .collect()
+                })
+                .collect();
+            solve(v, &u)?
+        } else {
+            let v: Vec<Vec<f64>> = tested[1..]
+                .iter()
+                .map(|&j| tested[1..].iter().map(|&k| var[j][k]).collect())
+                .collect();
+            solve(v, &u)?
+        };
     let chisq: f64 = solution.iter().zip(&u).map(|(s, u)| s * u).sum();
     if !chisq.is_finite() {
         return None;
@@ -206,31 +263,13 @@ impl Lu {
         z
     }
 
-    /// Hager's (1984) estimate of the 1-norm of `A⁻¹`, a lower bound, usually exact: at most
-    /// five steps of two solves each (Higham 1988, the method of LAPACK's `dlacon`).
+    /// Hager's estimate of the 1-norm of `A⁻¹` ([`inverse_norm_estimate`]).
     fn inverse_norm_estimate(&self) -> f64 {
-        let n = self.rows.len();
-        let mut x = vec![1.0 / n as f64; n];
-        let mut estimate = 0.0;
-        for _ in 0..5 {
-            let y = self.solve(&x);
-            estimate = y.iter().map(|v| v.abs()).sum::<f64>();
-            let signs: Vec<f64> = y
-                .iter()
-                .map(|v| if *v >= 0.0 { 1.0 } else { -1.0 })
-                .collect();
-            let z = self.solve_transpose(&signs);
-            let zx: f64 = z.iter().zip(&x).map(|(a, b)| a * b).sum();
-            let (j, largest) = (z.iter().enumerate())
-                .map(|(j, v)| (j, v.abs()))
-                .fold((0, f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
-            if largest <= zx {
-                break;
-            }
-            x = vec![0.0; n];
-            x[j] = 1.0;
-        }
-        estimate
+        inverse_norm_estimate(
+            self.rows.len(),
+            |b| self.solve(b),
+            |b| self.solve_transpose(b),
+        )
     }
 
     /// Solves `A x = b`.
@@ -247,6 +286,150 @@ impl Lu {
             y[row] = (y[row] - beyond) / lu[row][row];
         }
         y
+    }
+}
+
+/// Hager's (1984) estimate of the 1-norm of `A⁻¹` (`n` × `n`), a lower bound, usually exact:
+/// at most five steps of two solves each, `A x = b` and `Aᵀ z = b` (Higham 1988, the method
+/// of LAPACK's `dlacon`).
+fn inverse_norm_estimate(
+    n: usize,
+    solve: impl Fn(&[f64]) -> Vec<f64>,
+    solve_transpose: impl Fn(&[f64]) -> Vec<f64>,
+) -> f64 {
+    let mut x = vec![1.0 / n as f64; n];
+    let mut estimate = 0.0;
+    for _ in 0..5 {
+        let y = solve(&x);
+        estimate = y.iter().map(|v| v.abs()).sum::<f64>();
+        let signs: Vec<f64> = y
+            .iter()
+            .map(|v| if *v >= 0.0 { 1.0 } else { -1.0 })
+            .collect();
+        let z = solve_transpose(&signs);
+        let zx: f64 = z.iter().zip(&x).map(|(a, b)| a * b).sum();
+        let (j, largest) = (z.iter().enumerate())
+            .map(|(j, v)| (j, v.abs()))
+            .fold((0, f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+        if largest <= zx {
+            break;
+        }
+        x = vec![0.0; n];
+        x[j] = 1.0;
+    }
+    estimate
+}
+
+/// One event time's term of the variance matrix: `c (diag(r) − r rᵀ / n)`, with
+/// `c = d (n − d) / (n (n − 1))`, `n` at risk, `d` events and `r` the groups' numbers at risk.
+struct Term {
+    deaths: f64,
+    n: f64,
+    risk: Vec<f64>,
+}
+
+impl Term {
+    fn c(&self) -> f64 {
+        self.deaths * (self.n - self.deaths) / (self.n * (self.n - 1.0))
+    }
+}
+
+/// The low-rank path is taken when the groups number at least this many times the event
+/// times with a term (and more than [`EXACT_INVERSE_NORM`]).
+const LOW_RANK: usize = 8;
+
+/// The variance matrix of the groups `set`, `V = D − R W Rᵀ` (`D = Σ c diag(r)`, `R` the
+/// times' numbers at risk as columns, `W = diag(c / n)`), solved by the Woodbury identity
+/// `V⁻¹ = D⁻¹ + D⁻¹ R (W⁻¹ − Rᵀ D⁻¹ R)⁻¹ Rᵀ D⁻¹`: a solve costs groups × times, and the
+/// times × times matrix `S = W⁻¹ − Rᵀ D⁻¹ R` is factored once.
+struct LowRank {
+    d: Vec<f64>,
+    /// `r[t][j]`: at risk in group `set[j]` at the `t`-th term's time.
+    r: Vec<Vec<f64>>,
+    w: Vec<f64>,
+    s: Lu,
+}
+
+impl LowRank {
+    /// `None` when `V` is singular: a group with no term (a row of zeros), or `S` singular
+    /// (`det V = det D · det W · det S`).
+    fn new(terms: &[Term], set: &[usize]) -> Option<LowRank> {
+        let r: Vec<Vec<f64>> = (terms.iter())
+            .map(|t| set.iter().map(|&k| t.risk[k]).collect())
+            .collect();
+        let mut d = vec![0.0; set.len()];
+        for (t, rt) in terms.iter().zip(&r) {
+            for (dj, rj) in d.iter_mut().zip(rt) {
+                *dj += t.c() * rj;
+            }
+        }
+        if d.iter().any(|dj| *dj <= 0.0) {
+            return None;
+        }
+        let w: Vec<f64> = terms.iter().map(|t| t.c() / t.n).collect();
+        let s: Vec<Vec<f64>> = (0..terms.len())
+            .map(|a| {
+                (0..terms.len())
+                    .map(|b| {
+                        let cross: f64 = (r[a].iter().zip(&r[b]).zip(&d))
+                            .map(|((x, y), dj)| x * y / dj)
+                            .sum();
+                        if a == b {
+                            1.0 / w[a] - cross
+                        } else {
+                            -cross
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Some(LowRank {
+            s: Lu::factor(s)?,
+            d,
+            r,
+            w,
+        })
+    }
+
+    /// `V x = b`.
+    fn solve(&self, b: &[f64]) -> Vec<f64> {
+        let mut x: Vec<f64> = b.iter().zip(&self.d).map(|(b, d)| b / d).collect();
+        let z: Vec<f64> = (self.r.iter())
+            .map(|rt| rt.iter().zip(&x).map(|(r, x)| r * x).sum())
+            .collect();
+        let q = self.s.solve(&z);
+        for (j, (xj, dj)) in x.iter_mut().zip(&self.d).enumerate() {
+            let back: f64 = self.r.iter().zip(&q).map(|(rt, q)| rt[j] * q).sum();
+            *xj += back / dj;
+        }
+        x
+    }
+
+    /// `‖V‖₁`: the diagonal `D − Σ w r²` is ≥ 0 and every other entry `−Σ w r r'` ≤ 0, so a
+    /// column's absolute sum is its diagonal plus `Σ w r_j (Σ_k r_k − r_j)`.
+    fn norm_1(&self) -> f64 {
+        let totals: Vec<f64> = self.r.iter().map(|rt| rt.iter().sum()).collect();
+        (0..self.d.len())
+            .map(|j| {
+                let (mut diagonal, mut off) = (self.d[j], 0.0);
+                for ((rt, w), total) in self.r.iter().zip(&self.w).zip(&totals) {
+                    diagonal -= w * rt[j] * rt[j];
+                    off += w * rt[j] * (total - rt[j]);
+                }
+                diagonal.abs() + off
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// Solves `V x = b` as [`solve`] does, with the same test of the condition number (the
+    /// inverse's norm estimated; `V` is symmetric).
+    fn solve_checked(&self, b: &[f64]) -> Option<Vec<f64>> {
+        let inverse_norm = inverse_norm_estimate(b.len(), |x| self.solve(x), |x| self.solve(x));
+        let reciprocal_condition = 1.0 / (self.norm_1() * inverse_norm);
+        if reciprocal_condition.is_nan() || reciprocal_condition < SOLVE_RECIPROCAL_CONDITION {
+            return None;
+        }
+        Some(self.solve(b))
     }
 }
 
@@ -366,6 +549,21 @@ mod tests {
         assert_eq!(with_gap.expected[1], 0.0);
     }
 
+    /// Group indices beyond 200 with few groups used: the matrix is built from the kept
+    /// terms entry by entry as the loop builds it, so the result is the compact one to the bit.
+    #[test]
+    fn sparse_indices_above_200_give_the_compact_result() {
+        let times = [1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 5.0, 1.0, 2.0, 4.0, 6.0, 3.0];
+        let events = [
+            true, true, false, true, true, false, true, true, true, true, false, true,
+        ];
+        let compact = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2];
+        let sparse: Vec<usize> = compact.iter().map(|g| [0, 150, 299][*g]).collect();
+        let a = logrank(&times, &events, &compact).unwrap();
+        let b = logrank(&times, &events, &sparse).unwrap();
+        assert_eq!((a.chisq.to_bits(), a.df), (b.chisq.to_bits(), b.df));
+    }
+
     #[test]
     fn one_group_is_none() {
         assert_eq!(logrank(&[1.0, 2.0], &[true, true], &[0, 0]), None);
@@ -391,5 +589,76 @@ mod tests {
             solve(vec![vec![1.0, 2.0], vec![2.0, 4.0]], &[1.0, 2.0]),
             None
         );
+    }
+
+    /// The Woodbury path solves what the dense path solves: random terms as a log-rank test
+    /// of 250 groups over 12 event times makes them; solutions, the 1-norm and the inverse's
+    /// norm agree to rounding, and a group never at risk at a term's time makes `V` singular.
+    #[test]
+    fn the_low_rank_solve_equals_the_dense_one() {
+        let mut seed = 777u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let groups = 250;
+        let terms: Vec<Term> = (0..12)
+            .map(|_| {
+                let risk: Vec<f64> = (0..groups).map(|_| (next() * 40.0).floor()).collect();
+                let n: f64 = risk.iter().sum();
+                let d = (next() * n / 3.0).floor().max(1.0);
+                Term { deaths: d, n, risk }
+            })
+            .collect();
+        let set: Vec<usize> = (1..groups).collect();
+        // The dense matrix, as logrank builds it.
+        let dense: Vec<Vec<f64>> = (set.iter())
+            .map(|&j| {
+                (set.iter())
+                    .map(|&k| {
+                        (terms.iter())
+                            .map(|t| {
+                                let diagonal = if j == k { t.c() * t.risk[j] } else { 0.0 };
+                                diagonal - t.c() * t.risk[j] * t.risk[k] / t.n
+                            })
+                            .sum()
+                    })
+                    .collect()
+            })
+            .collect();
+        let low = LowRank::new(&terms, &set).unwrap();
+        let b: Vec<f64> = (0..set.len()).map(|_| next() * 10.0 - 5.0).collect();
+        let x = low.solve(&b);
+        let y = solve(dense.clone(), &b).unwrap();
+        let chisq = |s: &[f64]| s.iter().zip(&b).map(|(s, b)| s * b).sum::<f64>();
+        assert!(
+            (chisq(&x) - chisq(&y)).abs() <= 1e-12 * chisq(&y).abs(),
+            "{} vs {}",
+            chisq(&x),
+            chisq(&y)
+        );
+        for (xi, yi) in x.iter().zip(&y) {
+            assert!((xi - yi).abs() <= 1e-10 * yi.abs().max(1.0), "{xi} vs {yi}");
+        }
+        let norm = norm_1((0..dense.len()).map(|j| dense.iter().map(|r| r[j]).collect()));
+        assert!(
+            (low.norm_1() - norm).abs() <= 1e-12 * norm,
+            "{} vs {norm}",
+            low.norm_1()
+        );
+        let lu = Lu::factor(dense).unwrap();
+        let n = set.len();
+        let inverse = |solve: &dyn Fn(&[f64]) -> Vec<f64>| inverse_norm_estimate(n, solve, solve);
+        let (a, e) = (inverse(&|v| low.solve(v)), inverse(&|v| lu.solve(v)));
+        assert!((a - e).abs() <= 1e-9 * e, "{a} vs {e}");
+        assert!(low.solve_checked(&b).is_some());
+        // A group at risk at none of the terms' times: a row of zeros.
+        let mut never = terms;
+        for t in &mut never {
+            t.risk[7] = 0.0;
+        }
+        assert!(LowRank::new(&never, &set).is_none());
     }
 }

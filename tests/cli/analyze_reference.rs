@@ -213,8 +213,9 @@ fn degenerate_cases_equal_r() {
 
 /// The log-rank test across 170–250 conditions equals R's survdiff (tests/fixtures/
 /// many_conditions: make.sh ran reference.R on the data this test makes again): above 200
-/// conditions prolo estimates the 1-norm of the variance matrix's inverse (for the
-/// singularity check) rather than computing it.
+/// conditions prolo solves the variance matrix by the Woodbury identity (few event times)
+/// and estimates the 1-norm of its inverse (for the singularity check) rather than
+/// computing it.
 #[test]
 fn logrank_across_hundreds_of_conditions_equals_r() {
     let dir = tempfile::tempdir().unwrap();
