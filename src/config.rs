@@ -29,6 +29,9 @@ pub struct Settings {
     pub parts: Option<usize>,
     /// The config file read, if any, and the SHA-256 of its bytes (provenance).
     pub config_file: Option<ConfigFileInfo>,
+    /// Function instruments whose responder threshold `--responder` changed, with the MCID
+    /// their definition gives (what `parameters.instruments` reports beside its source).
+    pub defined_mcid: Vec<(String, Threshold)>,
 }
 
 /// The config file a run read, for provenance.
@@ -51,6 +54,7 @@ impl Default for Settings {
             exclude_columns: Vec::new(),
             memory_limit: None,
             parts: None,
+            defined_mcid: Vec::new(),
             config_file: None,
         }
     }
@@ -134,7 +138,11 @@ impl Settings {
                 "--responder {spec:?}: unknown outcome {outcome:?}; expected pain or one of {known}"
             ))
         })?;
-        self.instruments[index].mcid = threshold;
+        let instrument = &mut self.instruments[index];
+        if !self.defined_mcid.iter().any(|(n, _)| *n == instrument.name) {
+            (self.defined_mcid).push((instrument.name.clone(), instrument.mcid));
+        }
+        instrument.mcid = threshold;
         Ok(())
     }
 

@@ -1300,30 +1300,38 @@ impl Pass<'_> {
                 }
             }
         }
+        // Each row after the first of a course's day, with that first row.
         let mut duplicates = Vec::new();
+        let mut first = self.rows.first();
         for w in self.rows.windows(2) {
             let (a, b) = (&w[0], &w[1]);
             let c = (b.key >> 32) as usize;
-            if a.key == b.key
-                && a.flags & b.flags & DAY_OK != 0
+            if a.key != b.key {
+                first = Some(b);
+            } else if a.flags & b.flags & DAY_OK != 0
                 && reason[c].is_none_or(|r| r == Reason::DuplicateEncounter)
             {
                 reason[c] = Some(Reason::DuplicateEncounter);
-                duplicates.push(*b);
+                let earlier = first.filter(|f| f.flags & DAY_OK != 0).unwrap_or(a);
+                duplicates.push((*earlier, *b));
             }
         }
         // A finding at the day of `row` that excludes its course.
         let mixed_scales = "one time scale per course: this course has rows in a file with dates and in a file with days since the first encounter, which cannot be mixed";
-        let at_day = (mixed
-            .into_iter()
-            .map(|r| (r, Reason::InvalidDay, mixed_scales)))
-        .chain((duplicates.into_iter()).map(|r| {
-            (
-                r,
-                Reason::DuplicateEncounter,
-                "one encounter per course and day",
-            )
-        }));
+        let at_day = (mixed.into_iter())
+            .map(|r| (r, Reason::InvalidDay, mixed_scales.to_string()))
+            .chain((duplicates.into_iter()).map(|(first, r)| {
+                // The row it duplicates, so that both can be found.
+                let place = if first.file == r.file {
+                    format!("line {}", first.line)
+                } else {
+                    format!("{}:{}", self.paths[usize::from(first.file)], first.line)
+                };
+                let expected = format!(
+                    "one encounter per course and day ({place} has this course and day too)"
+                );
+                (r, Reason::DuplicateEncounter, expected)
+            }));
         for (row, reason, expected) in at_day {
             let c = (row.key >> 32) as usize;
             let day = (row.key & 0xffff_ffff).to_string();
@@ -1332,7 +1340,7 @@ impl Pass<'_> {
                 (usize::from(row.file), u64::from(row.line)),
                 col::DAY,
                 &day,
-                expected.into(),
+                expected,
                 "",
             );
             finding.cost = format!("course excluded ({} records)", rows_of[c]);

@@ -517,10 +517,13 @@ fn methods(s: &Summary) -> String {
         .iter()
         .filter(|i| s.change.iter().any(|r| r.instrument == i.name))
         .map(|i| {
+            // The threshold in force; the instrument keeps the MCID it was defined with.
+            let defined = i.mcid.to_string();
+            let threshold = p.function_responders.get(&i.name).unwrap_or(&defined);
             format!(
                 "{} {} ({}, {} is better; {})",
                 i.name,
-                i.mcid,
+                threshold,
                 format_range(i.min, i.max),
                 if i.better == Better::Lower {
                     "lower"
@@ -528,6 +531,7 @@ fn methods(s: &Summary) -> String {
                     "higher"
                 },
                 match defaults.iter().find(|d| d.name == i.name) {
+                    _ if *threshold != defined => "set for this run",
                     Some(d) if d.mcid != i.mcid => "set for this run",
                     _ if i.source.is_empty() => "no source",
                     _ => &i.source,

@@ -568,6 +568,20 @@ fn a_zero_count_is_shown_and_the_methods_say_what_was_set() {
         serde_json::from_slice(&std::fs::read(report.join("summary.json")).unwrap()).unwrap();
     let sha = s["parameters"]["config_file"]["sha256"].as_str().unwrap();
     assert_eq!(sha.len(), 64);
+    // The threshold in force is a parameter of the run; the instrument table keeps the MCID
+    // its source gives.
+    assert_eq!(
+        s["parameters"]["function_responders"]["WOMAC"],
+        "15% of baseline"
+    );
+    let womac = (s["parameters"]["instruments"].as_array().unwrap().iter())
+        .find(|i| i["name"] == "WOMAC")
+        .unwrap();
+    assert_eq!(
+        womac["mcid"],
+        serde_json::json!({"kind": "points", "value": 12.0})
+    );
+    assert_eq!(womac["source"], "Angst 2001 J Rheumatol");
     assert!(
         md.contains(sha),
         "the config file's hash is in the provenance line"

@@ -91,6 +91,67 @@ fn every_kind_of_finding_is_located() {
         assert!(f["file"].as_str().unwrap().ends_with("bad.csv"));
         assert!(!f["expected"].as_str().unwrap().is_empty());
     }
+    // A duplicate names the row it duplicates, so that both can be found.
+    let dup = findings(&r, "duplicate encounter")[0]["expected"]
+        .as_str()
+        .unwrap();
+    assert!(
+        dup.ends_with("(line 7 has this course and day too)"),
+        "{dup}"
+    );
+}
+
+/// A day given three times, in two files: each later row names the first one, with its file
+/// when that is another.
+#[test]
+fn a_duplicate_encounter_names_the_first_row_of_its_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "a.csv",
+        course(&[
+            "P1,knee_oa,0,1,5,,,,,,,",
+            "P1,knee_oa,30,1,4,,,,,,,",
+            "P1,knee_oa,30,0,3,,,,,,,",
+        ]),
+    );
+    let b = write(dir.path(), "b.csv", course(&["P1,knee_oa,30,0,2,,,,,,,"]));
+    let out = prolo()
+        .args(["validate", "--format", "json"])
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dups = findings(&r, "duplicate encounter");
+    let said: Vec<(&str, u64, &str)> = (dups.iter())
+        .map(|f| {
+            let file = f["file"].as_str().unwrap();
+            let file = &file[file.len() - 5..];
+            (
+                file,
+                f["line"].as_u64().unwrap(),
+                f["expected"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let first = a.display().to_string();
+    assert_eq!(
+        said,
+        [
+            (
+                "a.csv",
+                4,
+                "one encounter per course and day (line 3 has this course and day too)"
+            ),
+            (
+                "b.csv",
+                2,
+                &*format!(
+                    "one encounter per course and day ({first}:3 has this course and day too)"
+                )
+            ),
+        ]
+    );
 }
 
 #[test]
