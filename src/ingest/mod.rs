@@ -42,6 +42,9 @@ pub struct Input {
     pub path: String,
     /// SHA-256 of the bytes as given (before decompression); known once the input was read.
     pub sha256: String,
+    /// SHA-256 of the text after decompression (of a gzip file); empty for other inputs,
+    /// whose text is their bytes. A gzip file and a plain copy of it share this hash.
+    pub text_sha256: String,
     pub format: Format,
     /// The column names of the file, as written.
     pub header: Vec<String>,
@@ -165,6 +168,8 @@ struct CsvSource {
 /// the text ends inside a quoted field.
 struct Tally {
     sha: Sha256,
+    /// The SHA-256 of the decompressed text, for a gzip input.
+    text_sha: Option<Sha256>,
     quoting: Quoting,
     /// Bytes of the raw input read.
     bytes: u64,
@@ -191,6 +196,22 @@ impl<R: Read> Read for Hashing<R> {
         tally.sha.update(&buf[..n]);
         tally.bytes += n as u64;
         self.progress.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Hashes the text a decompressor gives, into [`Tally::text_sha`].
+struct TextHashing<R> {
+    inner: R,
+    tally: Rc<RefCell<Tally>>,
+}
+
+impl<R: Read> Read for TextHashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(sha) = self.tally.borrow_mut().text_sha.as_mut() {
+            sha.update(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -440,6 +461,14 @@ impl Dataset {
                 let same = format!("have the same contents (SHA-256 {})", later.sha256);
                 return Err(twice(&earlier.path, &later.path, &same));
             }
+            let same = |e: &&Input| !e.text().is_empty() && e.text() == later.text();
+            if let Some(earlier) = self.inputs[..i].iter().find(same) {
+                let same = format!(
+                    "hold the same text once decompressed (SHA-256 {})",
+                    later.text()
+                );
+                return Err(twice(&earlier.path, &later.path, &same));
+            }
         }
         Ok(())
     }
@@ -592,6 +621,9 @@ impl Dataset {
             )));
         }
         self.inputs[index].sha256 = hex(&tally.sha.clone().finalize());
+        if let Some(text) = &tally.text_sha {
+            self.inputs[index].text_sha256 = hex(&text.clone().finalize());
+        }
         self.inputs[index].bytes_read = tally.bytes;
         drop(tally);
         self.guard_sample(index, settings, &sample);
@@ -723,6 +755,15 @@ fn csv_error(path: &str, e: &csv::Error) -> Error {
 }
 
 impl Input {
+    /// The SHA-256 of the input's text: after decompression for a gzip file, else of its bytes.
+    fn text(&self) -> &str {
+        if self.text_sha256.is_empty() {
+            &self.sha256
+        } else {
+            &self.text_sha256
+        }
+    }
+
     fn has(&self, settings: &Settings, field: usize) -> bool {
         let wanted = source_name(settings, field);
         self.header
@@ -771,6 +812,7 @@ impl File<'_> {
     fn open(&self, raw: Box<dyn Read>) -> Result<Opened> {
         let tally = Rc::new(RefCell::new(Tally {
             sha: Sha256::new(),
+            text_sha: None,
             quoting: Quoting::default(),
             bytes: 0,
             since_record: 0,
@@ -800,7 +842,11 @@ impl File<'_> {
             });
         }
         let text: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
-            Box::new(flate2::read::MultiGzDecoder::new(raw))
+            tally.borrow_mut().text_sha = Some(Sha256::new());
+            Box::new(TextHashing {
+                inner: flate2::read::MultiGzDecoder::new(raw),
+                tally: tally.clone(),
+            })
         } else {
             Box::new(raw)
         };
@@ -846,6 +892,7 @@ impl File<'_> {
         let input = Input {
             path: self.path.to_string(),
             sha256: String::new(),
+            text_sha256: String::new(),
             format: Format::Csv,
             header: header.clone(),
             bytes_read: 0,
@@ -999,6 +1046,7 @@ impl File<'_> {
         let input = Input {
             path: self.path.to_string(),
             sha256,
+            text_sha256: String::new(),
             format: Format::Parquet,
             header,
             bytes_read: 0,

@@ -1,6 +1,7 @@
 //! `prolo validate`: each kind of finding, with file, line, column, value, expected and cost.
 
 use super::*;
+use std::io::Write;
 
 fn course(rows: &[&str]) -> String {
     let mut s = String::from(HEADER);
@@ -473,6 +474,15 @@ fn a_file_given_twice_is_refused_before_anything_is_read_twice() {
     std::fs::copy(&f, &copy).unwrap();
     let h = "patient_id,condition,day,injection,pain";
     let other = write(dir.path(), "other.csv", format!("{h}\nQ1,knee,0,1,5\n"));
+    let gzip_copy = |of: &str, name: &str, level: u32| {
+        let path = dir.path().join(name);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+        gz.write_all(&std::fs::read(of).unwrap()).unwrap();
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+        text(&path)
+    };
+    let gz = gzip_copy(&f, "copy.csv.gz", 1);
+    let gz9 = gzip_copy(&f, "best.csv.gz", 9);
     for command in ["validate", "analyze"] {
         let e = usage_error(&[command, &f, &f]);
         assert!(
@@ -481,16 +491,24 @@ fn a_file_given_twice_is_refused_before_anything_is_read_twice() {
         );
         let e = usage_error(&[command, &f, &copy]);
         assert!(e.contains("have the same contents (SHA-256 "), "{e}");
+        // A gzip copy, before or after the plain file, and two gzip copies made at
+        // different levels (different bytes, the same text).
+        for (a, b) in [(&f, &gz), (&gz, &f), (&gz, &gz9)] {
+            let e = usage_error(&[command, a, b]);
+            assert!(
+                e.contains("hold the same text once decompressed (SHA-256 ")
+                    && e.contains("give each file once"),
+                "{e}"
+            );
+        }
         let e = usage_error(&[command, "-", "-"]);
         assert!(e.contains("standard input"), "{e}");
     }
-    // Two different files are one data set, as always.
-    prolo()
-        .arg("validate")
-        .arg(&f)
-        .arg(&other)
-        .assert()
-        .success();
+    // Two different files are one data set, as always, gzip or not.
+    let other_gz = gzip_copy(&text(&other), "other.csv.gz", 6);
+    for second in [text(&other), other_gz] {
+        prolo().args(["validate", &gz, &second]).assert().success();
+    }
 }
 
 #[test]
