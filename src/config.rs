@@ -146,6 +146,21 @@ impl Settings {
         Ok(())
     }
 
+    /// The function instruments as defined (the table's, then the config file's
+    /// `[[instruments]]`): each with the MCID its definition gives beside its source, not a
+    /// responder threshold set since (`self.instruments` holds the thresholds in force).
+    pub fn defined_instruments(&self) -> Vec<Instrument> {
+        (self.instruments.iter())
+            .map(|i| {
+                let defined = self.defined_mcid.iter().find(|(n, _)| *n == i.name);
+                Instrument {
+                    mcid: defined.map_or(i.mcid, |d| d.1),
+                    ..i.clone()
+                }
+            })
+            .collect()
+    }
+
     /// Fails on a responder threshold no course could reach (`--responder pain=150%`, or
     /// more points than the scale spans): every responder count would be 0 by construction.
     pub fn check_thresholds(&self) -> Result<()> {

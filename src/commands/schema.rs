@@ -1,5 +1,6 @@
 //! `prolo schema`: the record schema, accepted values and instruments table.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::process::ExitCode;
 
@@ -18,7 +19,15 @@ struct SchemaDoc<'a> {
     adverse_event_none: &'a [&'a str],
     sex: &'a [&'a str],
     pain_scales: Vec<Instrument>,
-    instruments: &'a [Instrument],
+    /// The instruments as defined: each MCID beside its source.
+    instruments: Vec<Instrument>,
+    /// The responder thresholds in force (a config file's `[responder]` may set them), as
+    /// `analyze` reports them in `parameters`.
+    pain_responder: String,
+    function_responders: BTreeMap<String, String>,
+    /// The thresholds that differ from the definitions' (text output only).
+    #[serde(skip)]
+    changed: Vec<(String, String)>,
 }
 
 #[derive(Serialize)]
@@ -33,6 +42,17 @@ pub fn run(args: &SchemaArgs) -> Result<ExitCode> {
     if let Some(path) = &args.config {
         settings.apply_config_file(path)?;
     }
+    let defined = settings.defined_instruments();
+    let pain_defined = settings.pain_scale.instrument().mcid;
+    let changed = (settings.pain.mcid != pain_defined)
+        .then(|| ("pain".to_string(), settings.pain.mcid.to_string()))
+        .into_iter()
+        .chain(
+            (settings.instruments.iter().zip(&defined))
+                .filter(|(now, was)| now.mcid != was.mcid)
+                .map(|(now, _)| (now.name.clone(), now.mcid.to_string())),
+        )
+        .collect();
     let doc = SchemaDoc {
         fields: &schema::FIELDS,
         booleans: Booleans {
@@ -42,7 +62,12 @@ pub fn run(args: &SchemaArgs) -> Result<ExitCode> {
         adverse_event_none: &schema::NO_EVENT_WORDS,
         sex: &schema::SEX_VALUES,
         pain_scales: vec![PainScale::Nrs.instrument(), PainScale::Vas.instrument()],
-        instruments: &settings.instruments,
+        pain_responder: settings.pain.mcid.to_string(),
+        function_responders: (settings.instruments.iter())
+            .map(|i| (i.name.clone(), i.mcid.to_string()))
+            .collect(),
+        instruments: defined,
+        changed,
     };
     let bytes = match args.format {
         Format::Json => {
@@ -88,7 +113,7 @@ fn text(doc: &SchemaDoc) -> String {
         s,
         "\nInstruments (range, better direction, default responder threshold, source):"
     );
-    for i in doc.pain_scales.iter().chain(doc.instruments) {
+    for i in doc.pain_scales.iter().chain(&doc.instruments) {
         let better = match i.better {
             Better::Lower => "lower is better",
             Better::Higher => "higher is better",
@@ -102,6 +127,16 @@ fn text(doc: &SchemaDoc) -> String {
             better,
             i.mcid.to_string(),
             i.source
+        );
+    }
+    if !doc.changed.is_empty() {
+        let set: Vec<String> = (doc.changed.iter())
+            .map(|(name, threshold)| format!("{name} {threshold}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nResponder thresholds set by the config file: {}.",
+            set.join("; ")
         );
     }
     s
