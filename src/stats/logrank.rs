@@ -591,6 +591,85 @@ mod tests {
         );
     }
 
+    /// `logrank` itself on 250 groups with at most 12 event times (the Woodbury path: more
+    /// than 200 groups, at least 8 per event time) against the statistic computed here the
+    /// plain way: the variance matrix built in full as survdiff's formula gives it, solved
+    /// by the dense LU.
+    #[test]
+    fn logrank_across_250_groups_equals_the_full_matrix() {
+        let mut seed = 4242u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let groups = 250;
+        let (mut times, mut events, mut group) = (Vec::new(), Vec::new(), Vec::new());
+        for g in 0..groups {
+            let rate = next();
+            for _ in 0..1 + (next() * 6.0) as usize {
+                times.push(1.0 + (next() * 12.0).floor());
+                events.push(next() < rate);
+                group.push(g);
+            }
+        }
+        let event_times: std::collections::BTreeSet<u64> = (0..times.len())
+            .filter(|&i| events[i])
+            .map(|i| times[i] as u64)
+            .collect();
+        assert!(event_times.len() * LOW_RANK < groups);
+        let (mut observed, mut expected) = (vec![0.0; groups], vec![0.0; groups]);
+        let mut var = vec![vec![0.0; groups]; groups];
+        for &t in &event_times {
+            let t = t as f64;
+            let risk: Vec<f64> = (0..groups)
+                .map(|g| {
+                    (0..times.len())
+                        .filter(|&i| group[i] == g && times[i] >= t)
+                        .count() as f64
+                })
+                .collect();
+            let dead: Vec<f64> = (0..groups)
+                .map(|g| {
+                    let here = |i: &usize| group[*i] == g && times[*i] == t && events[*i];
+                    (0..times.len()).filter(here).count() as f64
+                })
+                .collect();
+            let (n, d): (f64, f64) = (risk.iter().sum(), dead.iter().sum());
+            let c = if n > 1.0 {
+                d * (n - d) / (n * (n - 1.0))
+            } else {
+                0.0
+            };
+            for j in 0..groups {
+                observed[j] += dead[j];
+                expected[j] += d * risk[j] / n;
+                for k in 0..groups {
+                    let diagonal = if j == k { risk[j] } else { 0.0 };
+                    var[j][k] += c * (diagonal - risk[j] * risk[k] / n);
+                }
+            }
+        }
+        let tested: Vec<usize> = (0..groups).filter(|&g| expected[g] > 0.0).collect();
+        let u: Vec<f64> = tested[1..]
+            .iter()
+            .map(|&k| observed[k] - expected[k])
+            .collect();
+        let v: Vec<Vec<f64>> = (tested[1..].iter())
+            .map(|&j| tested[1..].iter().map(|&k| var[j][k]).collect())
+            .collect();
+        let x = solve(v, &u).unwrap();
+        let chisq: f64 = x.iter().zip(&u).map(|(x, u)| x * u).sum();
+        let got = logrank(&times, &events, &group).unwrap();
+        assert_eq!(got.df, tested.len() - 1);
+        assert!(
+            (got.chisq - chisq).abs() <= 1e-12 * chisq,
+            "{} vs {chisq}",
+            got.chisq
+        );
+    }
+
     /// The Woodbury path solves what the dense path solves: random terms as a log-rank test
     /// of 250 groups over 12 event times makes them; solutions, the 1-norm and the inverse's
     /// norm agree to rounding, and a group never at risk at a term's time makes `V` singular.
