@@ -16,10 +16,11 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyze")
 }
 
-fn analyze(csv: &str) -> Value {
+fn analyze(csv: &str, options: &[&str]) -> Value {
     let out = Command::cargo_bin("prolo")
         .unwrap()
         .args(["analyze", "--min-cell", "0", "--format", "json"])
+        .args(options)
         .arg(fixtures().join(csv))
         .output()
         .unwrap();
@@ -89,8 +90,15 @@ fn rows(section: &str, keys: &[&str], actual: &Value, expected: &Value, errors: 
 }
 
 fn check(name: &str) {
-    let actual = analyze(&format!("{name}.csv"));
-    let text = std::fs::read_to_string(fixtures().join(format!("{name}.expected.json"))).unwrap();
+    check_with(name, "", &[]);
+}
+
+/// `name.csv` analysed with `options` against `name{suffix}.expected.json` (reference.R run
+/// with the same options and `--suffix`).
+fn check_with(name: &str, suffix: &str, options: &[&str]) {
+    let actual = analyze(&format!("{name}.csv"), options);
+    let expected = fixtures().join(format!("{name}{suffix}.expected.json"));
+    let text = std::fs::read_to_string(expected).unwrap();
     let expected: Value = serde_json::from_str(&text).unwrap();
     let mut errors = Vec::new();
     for k in ["records", "courses", "patients"] {
@@ -158,6 +166,35 @@ fn check(name: &str) {
         errors.len(),
         errors.join("\n")
     );
+}
+
+/// Thresholds in points and in percent for pain and for function instruments (lower and
+/// higher is better), another top injections group, and the VAS pain scale (whose range
+/// keeps defects.csv's pain 11, 12 and 10.5).
+#[test]
+fn analysis_options_equal_r() {
+    let clean = [
+        "--responder",
+        "pain=2",
+        "--responder",
+        "WOMAC=15%",
+        "--responder",
+        "VISA-A=20%",
+        "--injections-top",
+        "4",
+    ];
+    check_with("clean", ".options", &clean);
+    let defects = [
+        "--pain-scale",
+        "vas",
+        "--responder",
+        "pain=25%",
+        "--responder",
+        "ODI=5",
+        "--injections-top",
+        "2",
+    ];
+    check_with("defects", ".vas", &defects);
 }
 
 #[test]
