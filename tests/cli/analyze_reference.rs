@@ -197,6 +197,12 @@ fn analysis_options_equal_r() {
     check_with("defects", ".vas", &defects);
 }
 
+/// Dates instead of days (a warning, not an error), one of them invalid.
+#[test]
+fn dated_fixture_equals_r() {
+    check("dated");
+}
+
 #[test]
 fn clean_fixture_equals_r() {
     check("clean");
