@@ -1322,10 +1322,10 @@ impl Pass<'_> {
             .map(|r| (r, Reason::InvalidDay, mixed_scales.to_string()))
             .chain((duplicates.into_iter()).map(|(first, r)| {
                 // The row it duplicates, so that both can be found.
-                let place = if first.file == r.file {
-                    format!("line {}", first.line)
-                } else {
-                    format!("{}:{}", self.paths[usize::from(first.file)], first.line)
+                let place = match self.paths[usize::from(first.file)].as_str() {
+                    _ if first.file == r.file => format!("line {}", first.line),
+                    "-" => format!("standard input, line {}", first.line),
+                    path => format!("{path}, line {}", first.line),
                 };
                 let expected = format!(
                     "one encounter per course and day ({place} has this course and day too)"

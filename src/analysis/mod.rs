@@ -319,15 +319,7 @@ fn parameters(s: &Settings) -> Parameters {
         exclude_columns: s.exclude_columns.clone(),
         // The instruments as defined (their MCID beside its source); the thresholds in force
         // are `function_responders`.
-        instruments: (s.instruments.iter())
-            .map(|i| {
-                let defined = s.defined_mcid.iter().find(|(n, _)| *n == i.name);
-                crate::schema::Instrument {
-                    mcid: defined.map_or(i.mcid, |d| d.1),
-                    ..i.clone()
-                }
-            })
-            .collect(),
+        instruments: s.defined_instruments(),
         confidence_level: crate::stats::CONFIDENCE_LEVEL,
         responder_tolerance: courses::RESPONDER_TOLERANCE,
         config_file: s.config_file.clone(),

@@ -148,10 +148,23 @@ fn a_duplicate_encounter_names_the_first_row_of_its_day() {
                 "b.csv",
                 2,
                 &*format!(
-                    "one encounter per course and day ({first}:3 has this course and day too)"
+                    "one encounter per course and day ({first}, line 3 has this course and day too)"
                 )
             ),
         ]
+    );
+    // The first row read from standard input is named as such.
+    let out = prolo()
+        .args(["validate", "--format", "json", "-"])
+        .arg(&b)
+        .write_stdin(std::fs::read(&a).unwrap())
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dups = findings(&r, "duplicate encounter");
+    assert_eq!(
+        dups[1]["expected"],
+        "one encounter per course and day (standard input, line 3 has this course and day too)"
     );
 }
 
