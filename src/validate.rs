@@ -1592,7 +1592,12 @@ fn normalise_sex(s: &str) -> String {
 /// Days since 0000-03-01 of a `YYYY-MM-DD` date (only differences matter).
 pub fn parse_date(text: &str) -> Option<i64> {
     let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    // Digits only: `i64::from_str` would take a sign ("2024-+1-05", "-001-01-01").
+    if !(digits(0..4) && digits(5..7) && digits(8..10)) {
         return None;
     }
     let num = |s: &str| s.parse::<i64>().ok();
@@ -1698,6 +1703,15 @@ mod tests {
         assert!(parse_date("2023-02-29").is_none());
         assert!(parse_date("2023-13-01").is_none());
         assert!(parse_date("23-1-1").is_none());
+        for signed in [
+            "2024-+1-05",
+            "2024-01-+5",
+            "+024-01-05",
+            "-001-01-01",
+            "2024-1 -05",
+        ] {
+            assert!(parse_date(signed).is_none(), "{signed}");
+        }
         assert!(parse_date("0000-01-01").unwrap() >= -60);
     }
 
