@@ -353,15 +353,21 @@ pub fn default_instruments() -> Vec<Instrument> {
 
 /// Column-name fragments that mark a direct identifier (HIPAA Safe Harbor's 18): matched
 /// inside the name with separators removed when 5 characters or longer, else as a word.
-pub const IDENTIFIER_NAMES: [&str; 51] = [
+pub const IDENTIFIER_NAMES: [&str; 57] = [
     "name",
     "firstname",
     "lastname",
+    "forename",
     "surname",
+    "zipcode",
+    "website",
+    "webpage",
+    "homepage",
+    "recordnumber",
+    "medicalrecord",
     "ssn",
     "socialsecurity",
     "mrn",
-    "medicalrecord",
     "email",
     "phone",
     "telephone",

@@ -1193,6 +1193,8 @@ impl File<'_> {
 
 /// Why a column name says it holds a direct identifier, if it does.
 pub fn identifier_by_name(name: &str) -> Option<String> {
+    // `MR#`, `Patient #`: a number sign is the word "number".
+    let name = &name.replace('#', " number ");
     let squashed: String = name
         .chars()
         .filter(|c| c.is_alphanumeric())
@@ -1202,11 +1204,21 @@ pub fn identifier_by_name(name: &str) -> Option<String> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    const EXACT: [&str; 22] = [
-        "name", "names", "ip", "mrn", "dob", "zip", "fax", "url", "city", "mobile", "cell",
-        "birthday", "initials", "medicaid", "medicare", "account", "acct", "vin", "serial",
-        "login", "photo", "plate",
+    const EXACT: [&str; 29] = [
+        "name", "names", "ip", "mrn", "dob", "zip", "zip4", "zip5", "zip9", "fax", "url", "city",
+        "county", "precinct", "mobile", "cell", "birthday", "initials", "fname", "lname",
+        "medicaid", "medicare", "account", "acct", "vin", "serial", "login", "photo", "plate",
     ];
+    // A record number by its owner and a word for number: `MR number`, `chart_no`,
+    // `hospital_nr`, `NHS number` (not `_id`: `patient id` is the pseudonym's own name).
+    const OWNERS: [&str; 7] = [
+        "mr", "record", "patient", "chart", "hospital", "hosp", "nhs",
+    ];
+    const NUMBER: [&str; 6] = ["number", "no", "num", "nr", "nbr", "nmbr"];
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let record_number = (1..lower.len())
+        .find(|&i| OWNERS.contains(&lower[i - 1].as_str()) && NUMBER.contains(&lower[i].as_str()))
+        .map(|i| format!("{} {}", lower[i - 1], lower[i]));
     // The name of a thing, not a person: `site_name`, `instrument_name`, `drug name`.
     // (REDCap exports carry `redcap_event_name`.)
     const THINGS: [&str; 38] = [
@@ -1258,6 +1270,7 @@ pub fn identifier_by_name(name: &str) -> Option<String> {
         .iter()
         .find(|frag| frag.len() >= 5 && squashed.contains(*frag))
         .map(|s| s.to_string())
+        .or(record_number)
         .or_else(|| {
             (0..words.len())
                 .find(|&i| {
@@ -1281,7 +1294,9 @@ pub fn identifier_by_value(values: &[String]) -> Option<String> {
     // number only as the whole value (codes and lot numbers inside text look like one).
     let kinds: [Shape; 4] = [
         ("e-mail addresses", |v| words_of(v).any(is_email)),
-        ("US SSNs", |v| words_of(v).any(is_ssn)),
+        ("US SSNs", |v| {
+            words_of(v).any(is_ssn) || is_ssn(&v.replace(' ', "-"))
+        }),
         ("IP addresses", is_ip),
         ("phone numbers", is_phone),
     ];
@@ -1574,6 +1589,20 @@ mod tests {
             "driver_license",
             "provider_name",
             "name",
+            "ZipCode",
+            "zip5",
+            "MR#",
+            "MR number",
+            "Patient #",
+            "record_number",
+            "patient_number",
+            "chart_no",
+            "hospital_nr",
+            "NHS number",
+            "fname",
+            "Forename",
+            "county",
+            "website",
         ] {
             assert!(identifier_by_name(&n.to_lowercase()).is_some(), "{n}");
         }
@@ -1594,6 +1623,13 @@ mod tests {
             "event_name",
             "visit name",
             "form_name",
+            "patient id",
+            "visit_no",
+            "injection_number",
+            "session #",
+            "record_type",
+            "mr_finding",
+            "chart_review",
         ] {
             assert!(identifier_by_name(n).is_none(), "{n}");
         }
@@ -1601,6 +1637,7 @@ mod tests {
 
     #[test]
     fn identifier_values_and_look_alikes() {
+        let why = |v: &str| identifier_by_value(&[v.to_string()]).unwrap_or_default();
         for v in [
             "jane@example.org",
             "123-45-6789",
@@ -1611,10 +1648,11 @@ mod tests {
             "mail p1@x.org",
             "contact: <jane.roe@clinic.example.com>.",
             "SSN 123-45-6789 on file",
+            "123 45 6789",
         ] {
             assert!(identifier_by_value(&[v.to_string()]).is_some(), "{v}");
         }
-        let why = |v: &str| identifier_by_value(&[v.to_string()]).unwrap_or_default();
+        assert!(why("123 45 6789").contains("US SSNs"));
         assert!(why("192.168.1.20").contains("IP addresses"));
         assert!(why("10.0.0.1").contains("IP addresses"));
         assert!(why("mail p1@x.org").contains("e-mail"));
@@ -1632,6 +1670,8 @@ mod tests {
             "dextrose 12.5% @ 2 sites",
             "1.2.3",
             "300.1.1.1",
+            "lot 123 45 6789",
+            "12 34 5678",
         ] {
             assert!(identifier_by_value(&[v.to_string()]).is_none(), "{v}");
         }
