@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::analysis::{Summary, ALL};
 use crate::render::charts::Chart;
-use crate::render::{count, fixed as num, pct};
+use crate::render::{count, fixed as num, pct, WITHHELD};
 use crate::schema::Better;
 
 /// One piece of the report.
@@ -118,7 +118,12 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         let what = match (&e.outcome, &e.instrument) {
             (Some(o), Some(i)) => format!("{o} ({i})"),
             (Some(o), None) => o.clone(),
-            _ => "whole row or course".into(),
+            _ => match e.reason.as_str() {
+                "no patient_id" | "no condition" => "the row",
+                "age above 90" | "invalid age" => "the age value (the row and course stay)",
+                _ => "the whole course",
+            }
+            .into(),
         };
         rows.push(vec![
             format!("excluded: {}", e.reason),
@@ -168,10 +173,11 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
         rows.push(vec![
             label(&r.condition),
             count(r.courses),
-            if r.age_mean.is_some() {
-                format!("{} ({})", num(r.age_mean, 1), num(r.age_sd, 1))
-            } else {
-                "—".into()
+            match (r.age_mean, r.age_n) {
+                (Some(_), _) => format!("{} ({})", num(r.age_mean, 1), num(r.age_sd, 1)),
+                // Withheld with its n (courses minus it would give the courses without an age).
+                (None, None) => WITHHELD.into(),
+                (None, Some(_)) => "—".into(),
             },
             tally(&r.sex),
             tally(&r.injectate),
@@ -325,12 +331,12 @@ fn blocks(s: &Summary, ctx: &Context) -> Vec<Block> {
                 s.parameters.min_cell
             )
         } else {
-            format!(
-                "{name} {} on {} df, p = {}",
-                num(t.0, 2),
-                num(t.1, 0),
-                num(t.2, 4)
-            )
+            // `p = <0.0001` would read oddly; `p = 0.0000` would say it is 0.
+            let p = match t.2 {
+                Some(p) if p < 0.0001 => "p < 0.0001".to_string(),
+                p => format!("p = {}", num(p, 4)),
+            };
+            format!("{name} {} on {} df, {p}", num(t.0, 2), num(t.1, 0))
         }
     };
     for t in &s.logrank {

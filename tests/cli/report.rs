@@ -277,3 +277,107 @@ fn a_response_curve_withheld_whole_is_left_out_with_a_note() {
         "the fixture's b: {b}"
     );
 }
+
+/// The report's wording on a clinic's defective export (the testers' case): each exclusion
+/// says what it costs (an age above 90 drops the age value, not the row or course); a
+/// p-value below 0.0001 is written `p < 0.0001`, never `p = 0.0000`; an age withheld with its
+/// n says "withheld", as other withheld cells do, where "—" means no age was recorded.
+#[test]
+fn the_report_says_what_exclusions_cost_and_writes_small_p_values_as_below() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("clinic.csv");
+    prolo()
+        .args([
+            "synth",
+            "--courses",
+            "3000",
+            "--seed",
+            "3",
+            "--defects",
+            "--out",
+        ])
+        .arg(&input)
+        .assert()
+        .success();
+    let out = dir.path().join("out");
+    analyze_into(&input, &out, "11");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let cells = |line: &str| -> Vec<String> {
+        line.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+
+    let flow: Vec<Vec<String>> = (md.lines())
+        .filter(|l| l.starts_with("| excluded: "))
+        .map(cells)
+        .collect();
+    let applies = |reason: &str| {
+        let row = flow.iter().find(|r| r[0] == format!("excluded: {reason}"));
+        row.unwrap_or_else(|| panic!("{reason}: {flow:?}"))[1].clone()
+    };
+    assert_eq!(applies("no patient\\_id"), "the row");
+    assert_eq!(applies("invalid day"), "the whole course");
+    assert_eq!(
+        applies("age above 90"),
+        "the age value (the row and course stay)"
+    );
+    assert_eq!(applies("invalid pain"), "pain");
+
+    assert!(!md.contains("p = 0.0000"), "{md}");
+    let tests = ["logrank", "kruskal_wallis"].map(|k| summary[k].as_array().unwrap().clone());
+    let small = tests
+        .iter()
+        .flatten()
+        .filter(|t| t["p"].as_f64().is_some_and(|p| p < 1e-4));
+    let small: Vec<&serde_json::Value> = small.collect();
+    assert!(!small.is_empty(), "no p below 0.0001 to check");
+    for t in small {
+        let line = (md.lines())
+            .find(|l| {
+                l.contains(&format!(
+                    "{} ({}) across",
+                    t["outcome"].as_str().unwrap(),
+                    t["instrument"].as_str().unwrap()
+                )) && l.contains(&format!(
+                    "{:.2} on",
+                    t.get("chisq")
+                        .or(t.get("statistic"))
+                        .unwrap()
+                        .as_f64()
+                        .unwrap()
+                ))
+            })
+            .unwrap();
+        assert!(line.ends_with("p < 0.0001."), "{line}");
+    }
+
+    let table1 = summary["table1"].as_array().unwrap();
+    let withheld = table1
+        .iter()
+        .filter(|r| r["age_n"].is_null() && !r["courses"].is_null());
+    assert!(withheld.count() > 0, "no age withheld with its n to check");
+    for r in table1 {
+        let name = match r["condition"].as_str().unwrap() {
+            "all" => "all conditions".to_string(),
+            c => c.replace('_', " "),
+        };
+        let row = (md.lines())
+            .map(cells)
+            .find(|c| c.len() == 6 && c[0].replace("\\_", " ").eq_ignore_ascii_case(&name))
+            .unwrap_or_else(|| panic!("{name}"));
+        let expected = if !r["age_mean"].is_null() {
+            None
+        } else if r["age_n"].is_null() {
+            Some("withheld")
+        } else {
+            Some("—")
+        };
+        if let Some(e) = expected {
+            assert_eq!(row[2], e, "{name}");
+        }
+    }
+}
