@@ -1156,8 +1156,14 @@ impl Pass<'_> {
             (settings.instrument(name)).map_or(NO_INSTRUMENT, |(i, _)| i as u8)
         });
         if index == NO_INSTRUMENT {
+            // SPEC: function_instrument is required when function is given.
+            let missing = if name.is_empty() {
+                "the instrument the function score is on (function_instrument is required when function is given): "
+            } else {
+                ""
+            };
             let expected = format!(
-                "an instrument of the instruments table ({}) or one added in the config file",
+                "{missing}an instrument of the instruments table ({}) or one added in the config file",
                 self.settings.instrument_names()
             );
             self.value_finding(

@@ -726,3 +726,26 @@ fn a_course_split_between_a_file_with_dates_and_one_with_days_is_excluded() {
     // Only the mixed course goes: B (dates) and C (days) stay valid.
     assert_eq!(r["valid_courses"], 2, "{r}");
 }
+
+/// A function score with no instrument: the finding says the instrument is missing (SPEC:
+/// function_instrument is required when function is given), not just that "" is unknown.
+#[test]
+fn a_function_score_without_its_instrument_says_the_instrument_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "fi.csv",
+        "patient_id,condition,day,injection,pain,function,function_instrument\nA,knee_oa,0,1,5,40,\nA,knee_oa,30,0,3,30,WOMACX\n",
+    );
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 3);
+    let f = findings(&r, "unknown instrument");
+    assert_eq!(f.len(), 2, "{r}");
+    let expected = |i: usize| f[i]["expected"].as_str().unwrap();
+    assert!(
+        expected(0).starts_with("the instrument the function score is on (function_instrument is required when function is given): an instrument of the instruments table"),
+        "{}",
+        expected(0)
+    );
+    assert!(expected(1).starts_with("an instrument of the instruments table"));
+}
