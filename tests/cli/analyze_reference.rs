@@ -169,8 +169,9 @@ fn check_with(name: &str, suffix: &str, options: &[&str]) {
 }
 
 /// Thresholds in points and in percent for pain and for function instruments (lower and
-/// higher is better), another top injections group, and the VAS pain scale (whose range
-/// keeps defects.csv's pain 11, 12 and 10.5).
+/// higher is better), another top injections group, the VAS pain scale (whose range keeps
+/// defects.csv's pain 11, 12 and 10.5), and a config file's `[[instruments]]` (a range
+/// widened, one narrowed so that 100 scores become invalid, thresholds in percent).
 #[test]
 fn analysis_options_equal_r() {
     let clean = [
@@ -195,6 +196,9 @@ fn analysis_options_equal_r() {
         "2",
     ];
     check_with("defects", ".vas", &defects);
+    let config = fixtures().join("instruments.toml");
+    let config = ["--config", config.to_str().unwrap()];
+    check_with("clean", ".instruments", &config);
 }
 
 /// Dates instead of days (a warning, not an error), one of them invalid.
