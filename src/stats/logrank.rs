@@ -591,19 +591,24 @@ mod tests {
         );
     }
 
+    /// Seeded uniform numbers in [0, 1) (a 64-bit LCG, Knuth's MMIX constants), for the
+    /// random test data below.
+    fn uniform(mut seed: u64) -> impl FnMut() -> f64 {
+        move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
     /// `logrank` itself on 250 groups with at most 12 event times (the Woodbury path: more
     /// than 200 groups, at least 8 per event time) against the statistic computed here the
     /// plain way: the variance matrix built in full as survdiff's formula gives it, solved
     /// by the dense LU.
     #[test]
     fn logrank_across_250_groups_equals_the_full_matrix() {
-        let mut seed = 4242u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(4242);
         let groups = 250;
         let (mut times, mut events, mut group) = (Vec::new(), Vec::new(), Vec::new());
         for g in 0..groups {
@@ -675,13 +680,7 @@ mod tests {
     /// norm agree to rounding, and a group never at risk at a term's time makes `V` singular.
     #[test]
     fn the_low_rank_solve_equals_the_dense_one() {
-        let mut seed = 777u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(777);
         let groups = 250;
         let terms: Vec<Term> = (0..12)
             .map(|_| {
