@@ -251,40 +251,15 @@ fn outcomes<'a>(rows: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<(St
 struct Ctx<'a> {
     s: &'a Summary,
     /// The conditions drawn, sorted: a condition's colour is its place here. Every condition
-    /// in the summary, or the [`DRAWN`] with the most courses when there are more.
+    /// in the summary, or the [`super::MOST_CONDITIONS`] with the most courses when there are more.
     conditions: Vec<String>,
     /// How many conditions the summary holds (drawn or not).
     all_conditions: usize,
 }
 
-/// The most conditions a chart draws: eight colours, solid and dashed. A registry coding
-/// thousands of conditions gets the largest sixteen drawn (by Table 1's courses; every
-/// condition is in the tables), not a chart of thousands of lines, legend rows or forest rows.
-const DRAWN: usize = 16;
-
 impl<'a> Ctx<'a> {
     fn new(s: &'a Summary) -> Ctx<'a> {
-        let mut set = BTreeSet::new();
-        set.extend(s.sessions_received.iter().map(|r| &r.condition));
-        set.extend(s.sessions_to_response.iter().map(|r| &r.condition));
-        set.extend(s.trajectory.iter().map(|r| &r.condition));
-        set.extend(s.change.iter().map(|r| &r.condition));
-        let mut conditions: Vec<String> = set
-            .into_iter()
-            .filter(|c| c.as_str() != ALL)
-            .cloned()
-            .collect();
-        let all_conditions = conditions.len();
-        if all_conditions > DRAWN {
-            // Courses as Table 1 shows them (a withheld count ranks as 0; ties by name).
-            let courses: BTreeMap<&str, u64> = (s.table1.iter())
-                .map(|r| (r.condition.as_str(), r.courses.unwrap_or(0)))
-                .collect();
-            let size = |c: &String| courses.get(c.as_str()).copied().unwrap_or(0);
-            conditions.sort_by(|a, b| size(b).cmp(&size(a)).then_with(|| a.cmp(b)));
-            conditions.truncate(DRAWN);
-            conditions.sort();
-        }
+        let (conditions, all_conditions) = super::largest_conditions(s);
         Ctx {
             s,
             conditions,

@@ -7,7 +7,42 @@ pub mod report;
 pub mod tables;
 pub mod text;
 
-use crate::analysis::Summary;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::analysis::{Summary, ALL};
+
+/// The most conditions a chart draws or the printed summary lists: eight colours, solid and
+/// dashed. A registry coding thousands of conditions gets the largest sixteen shown (by
+/// Table 1's courses; every condition is in the tables), not a chart of thousands of lines,
+/// legend rows or forest rows, nor a printed summary of thousands of lines.
+pub const MOST_CONDITIONS: usize = 16;
+
+/// The conditions shown, sorted by name, and how many the summary holds: every condition, or
+/// the [`MOST_CONDITIONS`] with the most courses as Table 1 shows them (a withheld count ranks
+/// as 0; ties by name) when there are more.
+pub fn largest_conditions(s: &Summary) -> (Vec<String>, usize) {
+    let mut set = BTreeSet::new();
+    set.extend(s.sessions_received.iter().map(|r| &r.condition));
+    set.extend(s.sessions_to_response.iter().map(|r| &r.condition));
+    set.extend(s.trajectory.iter().map(|r| &r.condition));
+    set.extend(s.change.iter().map(|r| &r.condition));
+    let mut conditions: Vec<String> = set
+        .into_iter()
+        .filter(|c| c.as_str() != ALL)
+        .cloned()
+        .collect();
+    let all = conditions.len();
+    if all > MOST_CONDITIONS {
+        let courses: BTreeMap<&str, u64> = (s.table1.iter())
+            .map(|r| (r.condition.as_str(), r.courses.unwrap_or(0)))
+            .collect();
+        let size = |c: &String| courses.get(c.as_str()).copied().unwrap_or(0);
+        conditions.sort_by(|a, b| size(b).cmp(&size(a)).then_with(|| a.cmp(b)));
+        conditions.truncate(MOST_CONDITIONS);
+        conditions.sort();
+    }
+    (conditions, all)
+}
 
 /// `summary.json`: every result at full precision; `null`, never NaN.
 pub fn summary_json(summary: &Summary) -> Vec<u8> {

@@ -1,7 +1,9 @@
 //! The readable summary `analyze` prints without `--out`: the key numbers per condition.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
+use crate::analysis::response::ResponseRow;
 use crate::analysis::{Summary, ALL};
 
 use super::{count, fixed as num, pct};
@@ -34,6 +36,19 @@ pub fn summary(s: &Summary) -> String {
         .map(|r| (r.outcome.clone(), r.instrument.clone()))
         .collect();
     outcomes.dedup();
+    // Looked up once per printed row: a scan per row is quadratic in the conditions.
+    let response: HashMap<(&str, &str, &str), &ResponseRow> = (s.sessions_to_response.iter())
+        .map(|k| {
+            let key = (
+                k.outcome.as_str(),
+                k.instrument.as_str(),
+                k.condition.as_str(),
+            );
+            (key, k)
+        })
+        .collect();
+    let (shown, all_conditions) = super::largest_conditions(s);
+    let shown: BTreeSet<&str> = shown.iter().map(String::as_str).collect();
     for (outcome, instrument) in outcomes {
         let _ = writeln!(out, "\n{outcome} ({instrument}): change from baseline to final follow-up; response by injections");
         let _ = writeln!(
@@ -41,14 +56,13 @@ pub fn summary(s: &Summary) -> String {
             "  {:<26} {:>7}  {:<28} {:<20} median injections to response (95% CI)",
             "condition", "n", "mean change (95% CI)", "responders (95% CI)"
         );
-        for r in s
-            .change
-            .iter()
-            .filter(|r| r.outcome == outcome && r.instrument == instrument && r.injections == ALL)
-        {
-            let km = s.sessions_to_response.iter().find(|k| {
-                k.outcome == outcome && k.instrument == instrument && k.condition == r.condition
-            });
+        for r in s.change.iter().filter(|r| {
+            r.outcome == outcome
+                && r.instrument == instrument
+                && r.injections == ALL
+                && (r.condition == ALL || shown.contains(r.condition.as_str()))
+        }) {
+            let km = response.get(&(outcome.as_str(), instrument.as_str(), r.condition.as_str()));
             let med = km.map_or(String::new(), |k| match k.median {
                 Some(m) => format!(
                     "{} {}",
@@ -85,6 +99,14 @@ pub fn summary(s: &Summary) -> String {
                 med
             );
         }
+    }
+    if all_conditions > shown.len() {
+        let _ = writeln!(
+            out,
+            "\nThe {} of {} conditions with the most courses are listed; summary.json and the tables (--out) hold every condition.",
+            shown.len(),
+            all_conditions
+        );
     }
     if s.parameters.min_cell > 1 {
         let _ = writeln!(out, "\nCounts from 1 to {}, counts that would give one of them away, and statistics of groups under {} courses are withheld (--min-cell {}).", n - 1, n, n);
