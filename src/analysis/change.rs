@@ -64,19 +64,25 @@ fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<Chan
         &g.instrument,
         condition,
         ALL.to_string(),
-        members,
+        members.iter().copied(),
         scratch,
     )];
     // Courses by injections received (1..=top), in course order; as many groups as the most
-    // injections any course received.
-    let most = members.iter().map(|c| c.injections.min(top)).max();
-    let mut by_received: Vec<Vec<&CourseOutcome>> =
-        vec![Vec::new(); most.map_or(0, |m| m as usize + 1)];
+    // injections any course received. Each group's courses are picked out by a walk over all
+    // of them, which lie in memory order (see `analysis::condition_major`): a list of each
+    // group's courses would gather one course in four or five, a cache miss a course.
+    let received = |c: &CourseOutcome| c.injections.min(top) as usize;
+    let mut sizes: Vec<usize> = Vec::new();
     for &c in members {
-        by_received[c.injections.min(top) as usize].push(c);
+        let k = received(c);
+        if k >= sizes.len() {
+            sizes.resize(k + 1, 0);
+        }
+        sizes[k] += 1;
     }
-    for (k, subset) in (by_received.iter().enumerate()).filter(|(_, s)| !s.is_empty()) {
+    for k in (0..sizes.len()).filter(|&k| sizes[k] > 0) {
         let injections = injections_group(k as u32, u64::from(top));
+        let subset = members.iter().copied().filter(|&c| received(c) == k);
         rows.push(row(
             g.kind,
             &g.instrument,
@@ -100,16 +106,15 @@ pub struct Scratch {
 }
 
 /// The statistics of one group of courses.
-pub fn row(
+pub fn row<'c>(
     outcome: &str,
     instrument: &str,
     condition: &str,
     injections: String,
-    courses: &[&CourseOutcome],
+    courses: impl Iterator<Item = &'c CourseOutcome>,
     scratch: &mut Scratch,
 ) -> ChangeRow {
     // One walk over the courses gathers every value, in course order.
-    let n = courses.len();
     let Scratch {
         change,
         baseline,
@@ -118,7 +123,6 @@ pub fn row(
     } = scratch;
     for list in [&mut *change, &mut *baseline, &mut *followup, &mut *pct] {
         list.clear();
-        list.reserve(n);
     }
     // Each list's sum as it is gathered (the first of the mean's two passes).
     let [mut change_sum, mut baseline_sum, mut followup_sum, mut pct_sum] =
@@ -139,6 +143,7 @@ pub fn row(
         }
         responders += u64::from(c.responder);
     }
+    let n = change.len();
     let moments = describe::moments_with(change, change_sum);
     let t = ttest::from_moments(&moments);
     // One sort serves the quartiles and the signed rank test.
