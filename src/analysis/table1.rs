@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Groups, ALL};
 use crate::courses::Outcome;
 use crate::stats::describe;
-use crate::validate::Validated;
+use crate::validate::{Course, Validated};
 
 /// Counts keyed by text, in key order.
 #[derive(Debug, Clone, Default)]
@@ -57,45 +57,74 @@ pub struct Table1Row {
 pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
     let mut names = vec![ALL.to_string()];
     names.extend(v.conditions.iter().cloned());
-    // Courses by condition, in course order, from one pass.
-    let mut by_condition: Vec<Vec<&crate::validate::Course>> = vec![Vec::new(); names.len()];
+    // What each group's column needs of its courses, from one walk over them in course order
+    // (a list of each condition's courses would be gathered one in nine, a cache miss a
+    // course): counted first, so that each list of ages is allocated once at its size.
+    let group_of =
+        |c: &Course| (c.condition as usize + 1 < names.len()).then_some(c.condition as usize + 1);
+    let mut courses = vec![0usize; names.len()];
+    courses[0] = v.courses.len();
     for c in &v.courses {
-        if let Some(list) = by_condition.get_mut(c.condition as usize + 1) {
-            list.push(c);
+        if let Some(g) = group_of(c) {
+            courses[g] += 1;
         }
     }
-    by_condition[0] = v.courses.iter().collect();
+    let mut of: Vec<Courses> = (courses.iter())
+        .map(|&n| Courses {
+            n,
+            ages: Vec::with_capacity(n),
+            sex: vec![0; v.sexes.len() + 1],
+            injectate: vec![0; v.injectates.len() + 1],
+        })
+        .collect();
+    for c in &v.courses {
+        of[0].add(c);
+        if let Some(g) = group_of(c) {
+            of[g].add(c);
+        }
+    }
     // The groups on every core.
-    let work: Vec<(&String, &Vec<&crate::validate::Course>)> = (names.iter().zip(&by_condition))
-        .filter(|(_, courses)| !courses.is_empty())
+    let work: Vec<(&String, &Courses)> = (names.iter().zip(&of))
+        .filter(|(_, courses)| courses.n > 0)
         .collect();
     work.par_iter()
         .map(|&(name, courses)| row(v, groups, name, courses))
         .collect()
 }
 
-/// The row of one group: `name` and its `courses`.
-fn row(
-    v: &Validated,
-    groups: &[Groups],
-    name: &str,
-    courses: &[&crate::validate::Course],
-) -> Table1Row {
-    let ages: Vec<f64> = courses
-        .iter()
-        .filter_map(|c| c.age.map(f64::from))
-        .collect();
-    let ages = describe::moments(&ages);
-    let tally = |values: &[String], id: &dyn Fn(&crate::validate::Course) -> Option<u16>| {
-        let mut counts = vec![0u64; values.len() + 1];
-        for c in courses {
-            counts[id(c).map_or(values.len(), usize::from)] += 1;
+/// What a column of Table 1 needs of its courses.
+struct Courses {
+    n: usize,
+    /// The ages recorded, in course order.
+    ages: Vec<f64>,
+    /// Courses by sex id; the last, courses without one.
+    sex: Vec<u64>,
+    /// Courses by injectate id; the last, courses without one.
+    injectate: Vec<u64>,
+}
+
+impl Courses {
+    fn add(&mut self, c: &Course) {
+        if let Some(age) = c.age {
+            self.ages.push(f64::from(age));
         }
+        let last = |counts: &Vec<u64>| counts.len() - 1;
+        let sex = c.sex.map_or(last(&self.sex), usize::from);
+        self.sex[sex] += 1;
+        let injectate = c.injectate.map_or(last(&self.injectate), usize::from);
+        self.injectate[injectate] += 1;
+    }
+}
+
+/// The column of one group: `name` and its courses.
+fn row(v: &Validated, groups: &[Groups], name: &str, courses: &Courses) -> Table1Row {
+    let ages = describe::moments(&courses.ages);
+    let tally = |values: &[String], counts: &[u64]| {
         let mut t: Vec<(String, Option<u64>)> = values
             .iter()
             .cloned()
             .chain(std::iter::once(NOT_RECORDED.to_string()))
-            .zip(counts)
+            .zip(counts.iter().copied())
             .filter(|(_, n)| *n > 0)
             .map(|(k, n)| (k, Some(n)))
             .collect();
@@ -137,12 +166,12 @@ fn row(
         .collect();
     Table1Row {
         condition: name.to_string(),
-        courses: Some(courses.len() as u64),
+        courses: Some(courses.n as u64),
         age_n: Some(ages.n as u64),
         age_mean: ages.mean,
         age_sd: ages.var.map(f64::sqrt),
-        sex: tally(&v.sexes, &|c| c.sex),
-        injectate: tally(&v.injectates, &|c| c.injectate),
+        sex: tally(&v.sexes, &courses.sex),
+        injectate: tally(&v.injectates, &courses.injectate),
         baseline,
         suppressed: false,
     }
