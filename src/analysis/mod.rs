@@ -10,6 +10,7 @@ pub mod suppress;
 pub mod table1;
 pub mod trajectory;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::Settings;
@@ -172,12 +173,16 @@ fn condition_major(courses: &mut Vec<CourseOutcome>, conditions: usize) {
     for n in &mut at {
         (*n, start) = (start, start + *n);
     }
-    let mut sorted = courses.clone();
+    let mut sorted: Vec<CourseOutcome> = Vec::with_capacity(courses.len());
+    let room = sorted.spare_capacity_mut();
     for c in courses.iter() {
         let k = &mut at[slot(c)];
-        sorted[*k] = *c;
+        room[*k].write(*c);
         *k += 1;
     }
+    // SAFETY: `at` started at each condition's first place and counts its courses, so the
+    // first `courses.len()` places were each written exactly once.
+    unsafe { sorted.set_len(courses.len()) };
     *courses = sorted;
 }
 
@@ -239,10 +244,10 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
     // The trajectory first, on every core: it alone reads the points, which are then let
     // go of before the other analyses take their working memory.
     let trajectory = trajectory::analyse(&outcomes, &v.conditions, settings);
-    for o in &mut outcomes {
+    outcomes.par_iter_mut().for_each(|o| {
         o.points = Default::default();
         condition_major(&mut o.courses, v.conditions.len());
-    }
+    });
     time.phase("trajectory");
     let groups = group(&outcomes, &v.conditions, settings);
     time.phase("group");
