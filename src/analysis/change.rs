@@ -65,6 +65,7 @@ fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<Chan
         condition,
         ALL.to_string(),
         members.iter().copied(),
+        members.len(),
         scratch,
     )];
     // Courses by injections received (1..=top), in course order; as many groups as the most
@@ -89,6 +90,7 @@ fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<Chan
             condition,
             injections,
             subset,
+            sizes[k],
             scratch,
         ));
     }
@@ -112,9 +114,10 @@ pub fn row<'c>(
     condition: &str,
     injections: String,
     courses: impl Iterator<Item = &'c CourseOutcome>,
+    len: usize,
     scratch: &mut Scratch,
 ) -> ChangeRow {
-    // One walk over the courses gathers every value, in course order.
+    // One walk over the courses (`len` of them) gathers every value, in course order.
     let Scratch {
         change,
         baseline,
@@ -123,6 +126,7 @@ pub fn row<'c>(
     } = scratch;
     for list in [&mut *change, &mut *baseline, &mut *followup, &mut *pct] {
         list.clear();
+        list.reserve(len);
     }
     // Each list's sum as it is gathered (the first of the mean's two passes).
     let [mut change_sum, mut baseline_sum, mut followup_sum, mut pct_sum] =
