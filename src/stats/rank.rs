@@ -92,13 +92,21 @@ pub fn r_table_counts(x: &[f64]) -> Vec<usize> {
     for &v in x {
         *distinct.entry((v + 0.0).to_bits()).or_default() += 1;
     }
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for (bits, n) in distinct {
-        *counts
-            .entry(format!("{:.14e}", f64::from_bits(bits)))
-            .or_default() += n;
+    let (values, counts): (Vec<f64>, Vec<usize>) = (distinct.into_iter())
+        .map(|(bits, n)| (f64::from_bits(bits), n))
+        .unzip();
+    r_table_runs(&values, &counts)
+}
+
+/// [`r_table_counts`] of a sample given as its distinct values (equal as `f64`: `-0` and `0`
+/// are one) and how many times each occurs, in any order: the counts in the same order as
+/// [`r_table_counts`] gives them.
+pub fn r_table_runs(values: &[f64], counts: &[usize]) -> Vec<usize> {
+    let mut table: BTreeMap<String, usize> = BTreeMap::new();
+    for (&v, &n) in values.iter().zip(counts) {
+        *table.entry(format!("{:.14e}", v + 0.0)).or_default() += n;
     }
-    counts.into_values().collect()
+    table.into_values().collect()
 }
 
 /// `Σ (t³ - t)` over group sizes `t`, in floating point as R computes
