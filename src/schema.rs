@@ -31,7 +31,7 @@ pub mod col {
 /// The record schema (SPEC "Records").
 pub const FIELDS: [Field; 13] = [
     Field { name: "patient_id", kind: "text", required: "yes", meaning: "pseudonymous patient key" },
-    Field { name: "condition", kind: "text", required: "yes", meaning: "condition treated, normalised: trimmed, lower case, each run of spaces to one _" },
+    Field { name: "condition", kind: "text", required: "yes", meaning: "condition treated, normalised: trimmed, lower case, each run of spaces to one _; \"all\" is refused (it names the overall group)" },
     Field { name: "day", kind: "integer >= 0 (3.0 is read as 3)", required: "yes, or date", meaning: "days since the course's first encounter" },
     Field { name: "date", kind: "YYYY-MM-DD", required: "instead of day", meaning: "converted to day on read (days since the course's first encounter); never written to any output; reported as a warning" },
     Field { name: "injection", kind: "boolean", required: "yes", meaning: "an injection was given at this encounter; empty is invalid" },

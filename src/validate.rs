@@ -948,7 +948,9 @@ impl Pass<'_> {
             Some(&c) => c,
             None => {
                 let name = schema::normalise_condition(f[col::CONDITION]);
-                let c = if name.is_empty() {
+                // "all" names the overall group in every output: a condition of that name
+                // could not be told from it.
+                let c = if name.is_empty() || name == crate::analysis::ALL {
                     u32::MAX
                 } else {
                     self.conditions.id(&name)
@@ -958,12 +960,18 @@ impl Pass<'_> {
             }
         };
         if condition == u32::MAX {
+            let expected = if f[col::CONDITION].is_empty() {
+                "a condition".into()
+            } else {
+                "a condition other than \"all\", which names the overall group in every output"
+                    .into()
+            };
             let finding = self.finding(
                 Reason::NoCondition,
                 (r.file, r.line),
                 col::CONDITION,
                 f[col::CONDITION],
-                "a condition".into(),
+                expected,
                 "row excluded",
             );
             self.out.findings.push(finding);

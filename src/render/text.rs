@@ -37,16 +37,16 @@ pub fn summary(s: &Summary) -> String {
         .collect();
     outcomes.dedup();
     // Looked up once per printed row: a scan per row is quadratic in the conditions.
-    let response: HashMap<(&str, &str, &str), &ResponseRow> = (s.sessions_to_response.iter())
-        .map(|k| {
-            let key = (
-                k.outcome.as_str(),
-                k.instrument.as_str(),
-                k.condition.as_str(),
-            );
-            (key, k)
-        })
-        .collect();
+    let mut response: HashMap<(&str, &str, &str), &ResponseRow> = HashMap::new();
+    for k in &s.sessions_to_response {
+        let key = (
+            k.outcome.as_str(),
+            k.instrument.as_str(),
+            k.condition.as_str(),
+        );
+        // The first, as a scan would find it.
+        response.entry(key).or_insert(k);
+    }
     let (shown, all_conditions) = super::largest_conditions(s);
     let shown: BTreeSet<&str> = shown.iter().map(String::as_str).collect();
     for (outcome, instrument) in outcomes {

@@ -749,3 +749,43 @@ fn a_function_score_without_its_instrument_says_the_instrument_is_missing() {
     );
     assert!(expected(1).starts_with("an instrument of the instruments table"));
 }
+
+/// "all" names the overall group in every output: a condition written so (in any case or
+/// spacing) could not be told from it, so its rows are excluded with a finding that says
+/// why, and the overall row stays the only "all".
+#[test]
+fn a_condition_called_all_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "all.csv",
+        course(&[
+            "P1,knee_oa,0,1,6,,,,,,,",
+            "P1,knee_oa,28,0,3,,,,,,,",
+            "P2, ALL ,0,1,7,,,,,,,",
+            "P2,all,30,0,5,,,,,,,",
+        ]),
+    );
+    let (code, r) = validate_json(&p);
+    assert_eq!(code, 3, "{r}");
+    let f = findings(&r, "no condition");
+    assert_eq!(f.len(), 2, "{r}");
+    assert_eq!(f[0]["line"], 4);
+    assert_eq!(f[0]["value"], "ALL");
+    assert_eq!(f[0]["cost"], "row excluded");
+    assert!(f[1]["expected"]
+        .as_str()
+        .unwrap()
+        .contains("other than \"all\""));
+    let out = prolo()
+        .args(["analyze", "--min-cell", "0", "--format", "json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let alls = (s["table1"].as_array().unwrap().iter())
+        .filter(|r| r["condition"] == "all")
+        .count();
+    assert_eq!(alls, 1, "{s}");
+    assert_eq!(s["cohort"]["valid_courses"], 1);
+}
