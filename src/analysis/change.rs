@@ -68,10 +68,12 @@ fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<Chan
         members.len(),
         scratch,
     )];
-    // Courses by injections received (1..=top), in course order; as many groups as the most
-    // injections any course received. Each group's courses are picked out by a walk over all
-    // of them, which lie in memory order (see `analysis::condition_major`): a list of each
-    // group's courses would gather one course in four or five, a cache miss a course.
+    // Courses by injections received (1..=top), in the group's order; as many groups as the most
+    // injections any course received. With few groups (the default top is 6), each group's
+    // courses are picked out by a walk over all of them, which lie in memory order (see
+    // `analysis::condition_major`): a list of each group's courses would gather one course
+    // in four or five, a cache miss a course. With many (a high --injections-top), a walk
+    // per group would cost more than the misses: each group's courses are listed once.
     let received = |c: &CourseOutcome| c.injections.min(top) as usize;
     let mut sizes: Vec<usize> = Vec::new();
     for &c in members {
@@ -81,21 +83,33 @@ fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<Chan
         }
         sizes[k] += 1;
     }
-    for k in (0..sizes.len()).filter(|&k| sizes[k] > 0) {
+    let groups: Vec<usize> = (0..sizes.len()).filter(|&k| sizes[k] > 0).collect();
+    let mut lists: Vec<Vec<&CourseOutcome>> = Vec::new();
+    if groups.len() > WALKS {
+        lists = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
+        for &c in members {
+            lists[received(c)].push(c);
+        }
+    }
+    for k in groups {
         let injections = injections_group(k as u32, u64::from(top));
-        let subset = members.iter().copied().filter(|&c| received(c) == k);
-        rows.push(row(
-            g.kind,
-            &g.instrument,
-            condition,
-            injections,
-            subset,
-            sizes[k],
-            scratch,
-        ));
+        let (kind, instrument, n) = (g.kind, &g.instrument, sizes[k]);
+        rows.push(match lists.get(k) {
+            Some(list) => {
+                let subset = list.iter().copied();
+                row(kind, instrument, condition, injections, subset, n, scratch)
+            }
+            None => {
+                let subset = members.iter().copied().filter(|&c| received(c) == k);
+                row(kind, instrument, condition, injections, subset, n, scratch)
+            }
+        });
     }
     rows
 }
+
+/// The most injections-received groups picked out by a walk over a condition's courses each.
+const WALKS: usize = 8;
 
 /// The lists a row gathers its values in, kept from row to row so that their memory is
 /// taken once, not once a row (fresh memory costs a page fault every 4 KiB).
@@ -117,7 +131,7 @@ pub fn row<'c>(
     len: usize,
     scratch: &mut Scratch,
 ) -> ChangeRow {
-    // One walk over the courses (`len` of them) gathers every value, in course order.
+    // One walk over the courses (`len` of them) gathers every value, in the order given.
     let Scratch {
         change,
         baseline,

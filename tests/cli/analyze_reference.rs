@@ -201,6 +201,14 @@ fn analysis_options_equal_r() {
     check_with("clean", ".instruments", &config);
 }
 
+/// Courses that received 1 to 14 injections, each its own injections-received group under
+/// `--injections-top 20`: more groups than are picked out by walking a condition's courses,
+/// so they are listed once instead (`analysis/change.rs`).
+#[test]
+fn many_injections_groups_equal_r() {
+    check_with("many_injections", ".top20", &["--injections-top", "20"]);
+}
+
 /// Dates instead of days (a warning, not an error), one of them invalid.
 #[test]
 fn dated_fixture_equals_r() {
