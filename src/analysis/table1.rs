@@ -73,8 +73,8 @@ pub fn analyse(v: &Validated, groups: &[Groups]) -> Vec<Table1Row> {
         .map(|&n| Courses {
             n,
             ages: Vec::with_capacity(n),
-            sex: vec![0; v.sexes.len() + 1],
-            injectate: vec![0; v.injectates.len() + 1],
+            sex: Vec::with_capacity(n),
+            injectate: Vec::with_capacity(n),
         })
         .collect();
     for c in &v.courses {
@@ -97,10 +97,12 @@ struct Courses {
     n: usize,
     /// The ages recorded, in course order.
     ages: Vec<f64>,
-    /// Courses by sex id; the last, courses without one.
-    sex: Vec<u64>,
-    /// Courses by injectate id; the last, courses without one.
-    injectate: Vec<u64>,
+    /// Each course's sex id, counted when the column is made (a table of counts per
+    /// condition made at once would take conditions × values, which free text can make
+    /// large).
+    sex: Vec<Option<u16>>,
+    /// Each course's injectate id, likewise.
+    injectate: Vec<Option<u16>>,
 }
 
 impl Courses {
@@ -108,23 +110,24 @@ impl Courses {
         if let Some(age) = c.age {
             self.ages.push(f64::from(age));
         }
-        let last = |counts: &Vec<u64>| counts.len() - 1;
-        let sex = c.sex.map_or(last(&self.sex), usize::from);
-        self.sex[sex] += 1;
-        let injectate = c.injectate.map_or(last(&self.injectate), usize::from);
-        self.injectate[injectate] += 1;
+        self.sex.push(c.sex);
+        self.injectate.push(c.injectate);
     }
 }
 
 /// The column of one group: `name` and its courses.
 fn row(v: &Validated, groups: &[Groups], name: &str, courses: &Courses) -> Table1Row {
     let ages = describe::moments(&courses.ages);
-    let tally = |values: &[String], counts: &[u64]| {
+    let tally = |values: &[String], ids: &[Option<u16>]| {
+        let mut counts = vec![0u64; values.len() + 1];
+        for id in ids {
+            counts[id.map_or(values.len(), usize::from)] += 1;
+        }
         let mut t: Vec<(String, Option<u64>)> = values
             .iter()
             .cloned()
             .chain(std::iter::once(NOT_RECORDED.to_string()))
-            .zip(counts.iter().copied())
+            .zip(counts)
             .filter(|(_, n)| *n > 0)
             .map(|(k, n)| (k, Some(n)))
             .collect();
