@@ -785,7 +785,7 @@ mod tests {
     use super::check_footer;
 
     /// The text a typed column is fed as is the text polars' cast to text gives, value for
-    /// value (integers of every width that fits an i64, doubles of every kind, nulls), so
+    /// value (integers of every width, doubles and floats of every kind, nulls), so
     /// that a typed file's findings read as they did when its columns were cast.
     #[test]
     fn typed_numbers_are_fed_as_polars_casts_them() {
@@ -823,24 +823,43 @@ mod tests {
         let ints: Vec<Option<i64>> = (0..n as i64)
             .map(|k| (k != 3).then_some(k * 1_000_000_007 - 5_000_000_000))
             .collect();
+        // Values that fit each narrower width (negative ones for the signed), and a null.
+        let small: Vec<Option<i64>> = (0..n as i64)
+            .map(|k| (k != 5).then_some(k * 21 - 115))
+            .collect();
+        let unsigned: Vec<Option<i64>> =
+            (0..n as i64).map(|k| (k != 5).then_some(k * 23)).collect();
+        let mid: Vec<Option<i64>> = (0..n as i64)
+            .map(|k| (k != 7).then_some(k * 100_000_007 - 600_000_000))
+            .collect();
+        let umid: Vec<Option<i64>> = (0..n as i64)
+            .map(|k| (k != 7).then_some(k * 300_000_007))
+            .collect();
+        let types = [
+            (&ints, DataType::Int64),
+            (&mid, DataType::Int32),
+            (&small, DataType::Int16),
+            (&small, DataType::Int8),
+            (&umid, DataType::UInt32),
+            (&unsigned, DataType::UInt16),
+            (&unsigned, DataType::UInt8),
+            (&umid, DataType::UInt64),
+        ];
         let mut columns = Vec::new();
         for (k, field) in FIELDS.iter().enumerate() {
             let name = field.name.into();
-            let column: Column = match k % 5 {
+            let column: Column = match k % 10 {
                 0 => Series::new(name, &floats).into(),
-                1 => Series::new(name, &ints).into(),
-                2 => Series::new(name, &ints)
-                    .cast(&DataType::Int16)
-                    .unwrap()
-                    .into(),
-                3 => Series::new(name, &ints)
-                    .cast(&DataType::UInt32)
-                    .unwrap()
-                    .into(),
-                _ => Series::new(name, &floats)
+                9 => Series::new(name, &floats)
                     .cast(&DataType::Float32)
                     .unwrap()
                     .into(),
+                t => {
+                    let (values, dtype) = &types[t - 1];
+                    // Every value fits: only the one null is null.
+                    let column = Series::new(name, values.as_slice()).strict_cast(dtype);
+                    column.unwrap().into()
+                }
             };
             columns.push(column);
         }
