@@ -136,14 +136,15 @@ fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
 fn fill(tmp: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let _ = fs::remove_dir_all(tmp);
     fs::create_dir_all(tmp).map_err(|e| Error::io(tmp, e))?;
-    let mut all = files.to_vec();
     let mut marker = format!("{MARKER_HEAD}\n{MANIFEST_HEAD}\n");
     for (rel, _) in files {
         marker.push_str(rel);
         marker.push('\n');
     }
-    all.push((MARKER.to_string(), marker.into_bytes()));
-    for (rel, bytes) in &all {
+    // The files as they are, then the marker (not a copy of every file's bytes with the
+    // marker added: 190 MB on 3,000 conditions).
+    let marker = [(MARKER.to_string(), marker.into_bytes())];
+    for (rel, bytes) in files.iter().chain(&marker) {
         let path = tmp.join(rel);
         if let Some(p) = path.parent() {
             fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
