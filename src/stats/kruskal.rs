@@ -38,9 +38,12 @@ pub struct KruskalWallis {
 ///
 /// R: `kruskal.test(x, g)` (`$statistic`, `$parameter`, `$p.value`).
 pub fn kruskal_wallis(groups: &[Vec<f64>]) -> Option<KruskalWallis> {
-    let size = |g: &Vec<f64>| g.iter().filter(|v| !v.is_nan()).count();
-    let sizes: Vec<usize> = groups.iter().map(size).filter(|&n| n > 0).collect();
-    if sizes.len() < 2 {
+    // Each group's size without its NaN values, counted once; empty groups are dropped.
+    let sizes: Vec<usize> = (groups.iter())
+        .map(|g| g.iter().filter(|v| !v.is_nan()).count())
+        .collect();
+    let kept = sizes.iter().filter(|&&n| n > 0).count();
+    if kept < 2 {
         return None;
     }
     // Every value sorted once; each run of equal values is one rank, their average. A value's
@@ -64,11 +67,11 @@ pub fn kruskal_wallis(groups: &[Vec<f64>]) -> Option<KruskalWallis> {
         start += run.len();
     }
     let rank_of = |v: f64| ranks[values.partition_point(|&d| d < v)];
-    let sum_of_squares: f64 = (groups.iter())
-        .filter(|g| size(g) > 0)
-        .map(|g| {
+    let sum_of_squares: f64 = (groups.iter().zip(&sizes))
+        .filter(|(_, &n)| n > 0)
+        .map(|(g, &n)| {
             let rank_sum: f64 = g.iter().filter(|v| !v.is_nan()).map(|&v| rank_of(v)).sum();
-            rank_sum * rank_sum / size(g) as f64
+            rank_sum * rank_sum / n as f64
         })
         .sum();
     let n = all.len() as f64;
@@ -77,7 +80,7 @@ pub fn kruskal_wallis(groups: &[Vec<f64>]) -> Option<KruskalWallis> {
     if !statistic.is_finite() {
         return None;
     }
-    let df = sizes.len() - 1;
+    let df = kept - 1;
     Some(KruskalWallis {
         statistic,
         df,
