@@ -720,16 +720,8 @@ impl Values {
             _ => Values::Text(as_text(column)?.str()?.rechunk().into_owned()),
         })
     }
-}
 
-/// The one array of a field's [`Values`].
-enum Array<'a> {
-    Text(&'a <StringType as PolarsDataType>::Array),
-    Int(&'a <Int64Type as PolarsDataType>::Array),
-    Float(&'a <Float64Type as PolarsDataType>::Array),
-}
-
-impl Values {
+    /// Its one array, to be read in place.
     fn array(&self) -> Array<'_> {
         match self {
             Values::Text(t) => Array::Text(t.downcast_as_array()),
@@ -737,6 +729,13 @@ impl Values {
             Values::Float(x) => Array::Float(x.downcast_as_array()),
         }
     }
+}
+
+/// The one array of a field's [`Values`].
+enum Array<'a> {
+    Text(&'a <StringType as PolarsDataType>::Array),
+    Int(&'a <Int64Type as PolarsDataType>::Array),
+    Float(&'a <Float64Type as PolarsDataType>::Array),
 }
 
 /// Room to write one number in.
