@@ -10,6 +10,7 @@ pub mod config;
 pub mod courses;
 pub mod error;
 pub mod ingest;
+pub mod memory;
 pub mod output;
 pub mod render;
 pub mod schema;

@@ -6,6 +6,9 @@ use clap::Parser;
 use prolo::cli::{Cli, Command, Format};
 use prolo::commands;
 
+#[global_allocator]
+static ALLOCATOR: prolo::memory::Allocator = prolo::memory::Allocator;
+
 fn main() -> ExitCode {
     // glibc serves a large allocation with its own mapping, given back when it is freed, but
     // raises the size it calls large (up to 32 MiB) each time such a mapping is freed; blocks
