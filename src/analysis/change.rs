@@ -59,57 +59,92 @@ pub fn analyse(groups: &[Groups], settings: &Settings) -> Vec<ChangeRow> {
 /// The rows of group `i` of `g`: all its courses, then by injections received.
 fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<ChangeRow> {
     let (condition, members) = &g.groups[i];
-    let mut rows = vec![row(
-        g.kind,
-        &g.instrument,
-        condition,
-        ALL.to_string(),
-        members.iter().copied(),
-        members.len(),
-        scratch,
-    )];
-    // Courses by injections received (1..=top), in the group's order; as many groups as the most
-    // injections any course received. With few groups (the default top is 6), each group's
-    // courses are picked out by a walk over all of them, which lie in memory order (see
-    // `analysis::condition_major`): a list of each group's courses would gather one course
-    // in four or five, a cache miss a course. With many (a high --injections-top), a walk
-    // per group would cost more than the misses: each group's courses are listed once.
+    let (kind, instrument) = (g.kind, &g.instrument);
     let received = |c: &CourseOutcome| c.injections.min(top) as usize;
-    let mut sizes: Vec<usize> = Vec::new();
+    // Two walks over the courses, which lie in memory order (see
+    // `analysis::condition_major`). The first gathers every value, in the group's order,
+    // and counts the courses (and percent changes) of each injections-received group
+    // (1..=top); the second puts the values again in the same lists, group by group, each
+    // in the group's order, once the row of all has been made from them. A walk per
+    // injections group cost a pass over every course each; lists of each group's courses,
+    // a cache miss a course; lists of each group's values, twice the memory.
+    let Scratch {
+        change,
+        baseline,
+        followup,
+        pct,
+        counts,
+        sums,
+    } = scratch;
+    for list in [&mut *change, &mut *baseline, &mut *followup, &mut *pct] {
+        list.clear();
+        list.reserve(members.len());
+    }
+    counts.clear();
+    let mut all = Sums::default();
+    for &c in members {
+        let d = c.change();
+        change.push(d);
+        baseline.push(c.baseline);
+        followup.push(c.followup);
+        if let Some(p) = all.add(c, d) {
+            pct.push(p);
+        }
+        let k = received(c);
+        if k >= counts.len() {
+            counts.resize(k + 1, [0; 2]);
+        }
+        counts[k][0] += 1;
+        counts[k][1] += usize::from(c.baseline != 0.0);
+    }
+    let whole = Values {
+        change,
+        baseline,
+        followup,
+        pct,
+        sums: all,
+    };
+    let mut rows = vec![row(kind, instrument, condition, ALL.to_string(), whole)];
+    // Where each group's values start: [courses, percent changes].
+    let mut at = Vec::with_capacity(counts.len());
+    let mut next = [0usize; 2];
+    for n in counts.iter() {
+        at.push(next);
+        next = [next[0] + n[0], next[1] + n[1]];
+    }
+    let starts = at.clone();
+    sums.clear();
+    sums.resize(counts.len(), Sums::default());
     for &c in members {
         let k = received(c);
-        if k >= sizes.len() {
-            sizes.resize(k + 1, 0);
-        }
-        sizes[k] += 1;
-    }
-    let groups: Vec<usize> = (0..sizes.len()).filter(|&k| sizes[k] > 0).collect();
-    let mut lists: Vec<Vec<&CourseOutcome>> = Vec::new();
-    if groups.len() > WALKS {
-        lists = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
-        for &c in members {
-            lists[received(c)].push(c);
+        let [i, j] = &mut at[k];
+        let d = c.change();
+        change[*i] = d;
+        baseline[*i] = c.baseline;
+        followup[*i] = c.followup;
+        *i += 1;
+        if let Some(p) = sums[k].add(c, d) {
+            pct[*j] = p;
+            *j += 1;
         }
     }
-    for k in groups {
+    for (k, &[i, j]) in starts.iter().enumerate() {
+        let [n, n_pct] = counts[k];
+        if n == 0 {
+            continue;
+        }
+        let values = Values {
+            change: &mut change[i..i + n],
+            baseline: &baseline[i..i + n],
+            followup: &followup[i..i + n],
+            pct: &pct[j..j + n_pct],
+            sums: sums[k],
+        };
         let injections = injections_group(k as u32, u64::from(top));
-        let (kind, instrument, n) = (g.kind, &g.instrument, sizes[k]);
-        rows.push(match lists.get(k) {
-            Some(list) => {
-                let subset = list.iter().copied();
-                row(kind, instrument, condition, injections, subset, n, scratch)
-            }
-            None => {
-                let subset = members.iter().copied().filter(|&c| received(c) == k);
-                row(kind, instrument, condition, injections, subset, n, scratch)
-            }
-        });
+        rows.push(row(kind, instrument, condition, injections, values));
     }
     rows
 }
-
-/// The most injections-received groups picked out by a walk over a condition's courses each.
-const WALKS: usize = 8;
 
 /// The lists a row gathers its values in, kept from row to row so that their memory is
 /// taken once, not once a row (fresh memory costs a page fault every 4 KiB).
@@ -119,48 +154,68 @@ pub struct Scratch {
     baseline: Vec<f64>,
     followup: Vec<f64>,
     pct: Vec<f64>,
+    /// Courses and percent changes of each injections-received group.
+    counts: Vec<[usize; 2]>,
+    sums: Vec<Sums>,
 }
 
-/// The statistics of one group of courses.
-pub fn row<'c>(
+/// A row's sums as its values are gathered (the first of the mean's two passes), and its
+/// responders.
+#[derive(Clone, Copy, Default)]
+pub struct Sums {
+    change: describe::Sum,
+    baseline: describe::Sum,
+    followup: describe::Sum,
+    pct: describe::Sum,
+    responders: u64,
+}
+
+impl Sums {
+    /// Adds course `c`, whose change is `d`; its percent change, unless its baseline is 0.
+    fn add(&mut self, c: &CourseOutcome, d: f64) -> Option<f64> {
+        self.change.add(d);
+        self.baseline.add(c.baseline);
+        self.followup.add(c.followup);
+        self.responders += u64::from(c.responder);
+        (c.baseline != 0.0).then(|| {
+            let p = d / c.baseline * 100.0;
+            self.pct.add(p);
+            p
+        })
+    }
+}
+
+/// The values of one row's courses, in the group's order (the changes are sorted here).
+pub struct Values<'a> {
+    change: &'a mut [f64],
+    baseline: &'a [f64],
+    followup: &'a [f64],
+    pct: &'a [f64],
+    sums: Sums,
+}
+
+/// The statistics of one group of courses, from their values.
+pub fn row(
     outcome: &str,
     instrument: &str,
     condition: &str,
     injections: String,
-    courses: impl Iterator<Item = &'c CourseOutcome>,
-    len: usize,
-    scratch: &mut Scratch,
+    values: Values,
 ) -> ChangeRow {
-    // One walk over the courses (`len` of them) gathers every value, in the order given.
-    let Scratch {
+    let Values {
         change,
         baseline,
         followup,
         pct,
-    } = scratch;
-    for list in [&mut *change, &mut *baseline, &mut *followup, &mut *pct] {
-        list.clear();
-        list.reserve(len);
-    }
-    // Each list's sum as it is gathered (the first of the mean's two passes).
-    let [mut change_sum, mut baseline_sum, mut followup_sum, mut pct_sum] =
-        [describe::Sum::default(); 4];
-    let mut responders = 0u64;
-    for c in courses {
-        let d = c.change();
-        change.push(d);
-        baseline.push(c.baseline);
-        followup.push(c.followup);
-        change_sum.add(d);
-        baseline_sum.add(c.baseline);
-        followup_sum.add(c.followup);
-        if c.baseline != 0.0 {
-            let p = d / c.baseline * 100.0;
-            pct.push(p);
-            pct_sum.add(p);
-        }
-        responders += u64::from(c.responder);
-    }
+        sums,
+    } = values;
+    let Sums {
+        change: change_sum,
+        baseline: baseline_sum,
+        followup: followup_sum,
+        pct: pct_sum,
+        responders,
+    } = sums;
     let n = change.len();
     let moments = describe::moments_with(change, change_sum);
     let t = ttest::from_moments(&moments);
