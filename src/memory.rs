@@ -103,4 +103,41 @@ mod tests {
             }
         }
     }
+
+    /// The mapping of the memory at `at` in /proc/self/maps: (start, end).
+    #[cfg(target_os = "linux")]
+    fn mapping_of(at: usize) -> (usize, usize) {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        (maps.lines())
+            .filter_map(|l| {
+                let (a, b) = l.split_whitespace().next()?.split_once('-')?;
+                let range = (
+                    usize::from_str_radix(a, 16).ok()?,
+                    usize::from_str_radix(b, 16).ok()?,
+                );
+                (range.0 <= at && at < range.1).then_some(range)
+            })
+            .next()
+            .unwrap()
+    }
+
+    /// A large block stays one mapping after the advice (advice on part of it split it, and
+    /// glibc then grew it by copying, holding the old and the new block at once).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_huge_block_is_one_mapping() {
+        let size = HUGE + 3 * 4096 + 100;
+        let layout = Layout::from_size_align(size, 8).unwrap();
+        // SAFETY: a layout of non-zero size, freed with the layout it has.
+        unsafe {
+            let block = Allocator.alloc(layout);
+            assert!(!block.is_null());
+            let (start, end) = mapping_of(block as usize);
+            assert!(
+                start <= block as usize && end >= block as usize + size,
+                "{start:x}-{end:x} for {block:?} + {size}"
+            );
+            Allocator.dealloc(block, layout);
+        }
+    }
 }
