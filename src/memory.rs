@@ -7,8 +7,14 @@
 //! huge pages only where asked (`transparent_hugepage` set to `madvise`, the usual default)
 //! or everywhere (`always`); this allocator asks for the blocks of at least [`HUGE`] bytes,
 //! which are filled from end to end, so the memory they hold grows by at most one partly used
-//! huge page each. Smaller blocks stay on small pages, where a huge page would hold memory
-//! that is never touched. Elsewhere than on Linux the allocator is the system's as it is.
+//! huge page each. Smaller blocks are not advised (under `always` the kernel puts them on
+//! huge pages anyway). Elsewhere than on Linux the allocator is the system's as it is.
+//!
+//! The advice is advice only: it never changes what memory holds. glibc gives a block this
+//! large a mapping of its own (prolo sets its threshold to 8 MiB), and the advice covers
+//! exactly that mapping. Should glibc serve one from its heap instead (a free chunk large
+//! enough, a block grown in place, the system refusing a new mapping), the advice also
+//! covers the heap's pages beside it, which may then be given huge pages later too.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -19,19 +25,20 @@ pub const HUGE: usize = 32 << 20;
 pub struct Allocator;
 
 // SAFETY: every call is passed to the system allocator unchanged; `advise` only gives the
-// kernel advice about pages inside a block the system allocator has just handed out.
+// kernel advice about the pages of a block the system allocator has just handed out (and
+// of memory beside it on the same pages or in the same heap), which changes no contents.
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's guarantees for `alloc` are those of `System.alloc`.
         let block = unsafe { System.alloc(layout) };
-        advise(block, layout.size());
+        advise(block, layout);
         block
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
         let block = unsafe { System.alloc_zeroed(layout) };
-        advise(block, layout.size());
+        advise(block, layout);
         block
     }
 
@@ -44,40 +51,48 @@ unsafe impl GlobalAlloc for Allocator {
         // SAFETY: as for `dealloc`; the caller's guarantees for `size` are those of
         // `System.realloc`.
         let moved = unsafe { System.realloc(block, layout, size) };
-        advise(moved, size);
+        if let Ok(grown) = Layout::from_size_align(size, layout.align()) {
+            advise(moved, grown);
+        }
         moved
     }
 }
 
-/// Asks the kernel to back the block of `size` bytes at `block` with huge pages, when it is
-/// at least [`HUGE`] bytes (Linux; nothing elsewhere). A kernel without huge pages refuses,
-/// which changes nothing.
+/// Asks the kernel to back `block`, allocated with `layout`, with huge pages when it is at
+/// least [`HUGE`] bytes (Linux; nothing elsewhere). A kernel without huge pages refuses, which
+/// changes nothing (and `errno` is left as it was).
 ///
-/// The advice covers the whole pages the block touches: glibc maps a large block on its own
-/// pages, with its bookkeeping in the first bytes, so this is the block's whole mapping. Advice
-/// on part of a mapping would split it in two or three, and glibc grows a block by moving its
-/// mapping (`mremap`), which works on one mapping only: with a split mapping it copied the
-/// block to a new one instead, the old and the new both held (a 148 MB summary.json took
-/// 264 MB).
-fn advise(block: *mut u8, size: usize) {
+/// The advice runs from the page the block starts on to the end of its usable size
+/// (`malloc_usable_size`): for a block with a mapping of its own, glibc's bookkeeping sits in
+/// the mapping's first bytes and the usable size reaches its last page, so the advice covers
+/// the whole mapping. Advice on part of a mapping splits it in two or three, and glibc grows a
+/// block by moving its mapping (`mremap`), which works on one mapping only: with a split
+/// mapping it copied the block instead, the old and the new both held (a 148 MB summary.json
+/// took 264 MB). A block aligned beyond 16 bytes may start pages into its mapping: it is not
+/// advised (Rust grows such blocks by copying them anyway).
+fn advise(block: *mut u8, layout: Layout) {
     #[cfg(target_os = "linux")]
-    if size >= HUGE && !block.is_null() {
-        // SAFETY: sysconf only reads a system setting.
-        let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-            p if p > 0 => p as usize,
-            _ => return,
-        };
-        let begin = block as usize / page * page;
-        let end = (block as usize + size).next_multiple_of(page);
-        // SAFETY: the pages from `begin` to `end` hold the block just allocated (and the
-        // allocator's own bytes beside it on the same pages); MADV_HUGEPAGE changes how
-        // pages are backed, never their contents. madvise does not allocate.
+    if layout.size() >= HUGE && layout.align() <= 16 && !block.is_null() {
+        // SAFETY: sysconf only reads a system setting; malloc_usable_size reads the header of
+        // a live block glibc handed out (Rust's System allocator is glibc's malloc for this
+        // alignment); errno is read and written on this thread only.
         unsafe {
+            let page = match libc::sysconf(libc::_SC_PAGESIZE) {
+                p if p > 0 => p as usize,
+                _ => return,
+            };
+            let usable = libc::malloc_usable_size(block.cast()).max(layout.size());
+            let begin = block as usize / page * page;
+            let end = (block as usize + usable).next_multiple_of(page);
+            let errno = *libc::__errno_location();
+            // SAFETY (madvise): MADV_HUGEPAGE changes how pages are backed, never their
+            // contents, and does not allocate.
             libc::madvise(begin as *mut libc::c_void, end - begin, libc::MADV_HUGEPAGE);
+            *libc::__errno_location() = errno;
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (block, size);
+    let _ = (block, layout);
 }
 
 #[cfg(test)]
@@ -121,23 +136,31 @@ mod tests {
             .unwrap()
     }
 
-    /// A large block stays one mapping after the advice (advice on part of it split it, and
-    /// glibc then grew it by copying, holding the old and the new block at once).
+    /// A large block's mapping stays one mapping after the advice, from its first page to
+    /// the end of its usable size (advice on part of it split it, and glibc then grew it by
+    /// copying, holding the old and the new block at once). Sizes whose last bytes fall
+    /// within 23 bytes of a page's end left the mapping's last page unadvised when the advice
+    /// ended at the block's size.
     #[cfg(target_os = "linux")]
     #[test]
     fn a_huge_block_is_one_mapping() {
-        let size = HUGE + 3 * 4096 + 100;
-        let layout = Layout::from_size_align(size, 8).unwrap();
-        // SAFETY: a layout of non-zero size, freed with the layout it has.
-        unsafe {
-            let block = Allocator.alloc(layout);
-            assert!(!block.is_null());
-            let (start, end) = mapping_of(block as usize);
-            assert!(
-                start <= block as usize && end >= block as usize + size,
-                "{start:x}-{end:x} for {block:?} + {size}"
-            );
-            Allocator.dealloc(block, layout);
+        for size in [HUGE + 3 * 4096 + 100, HUGE + 4073, HUGE + 4080, HUGE + 4096] {
+            let layout = Layout::from_size_align(size, 8).unwrap();
+            // SAFETY: a layout of non-zero size, freed with the layout it has; the usable
+            // size is read from a live block.
+            unsafe {
+                let block = Allocator.alloc(layout);
+                assert!(!block.is_null());
+                let usable = libc::malloc_usable_size(block.cast());
+                let first = block as usize / 4096 * 4096;
+                let last = (block as usize + usable).next_multiple_of(4096);
+                let (start, end) = mapping_of(block as usize);
+                assert!(
+                    start <= first && end >= last,
+                    "{start:x}-{end:x} for {first:x}-{last:x} ({size} bytes)"
+                );
+                Allocator.dealloc(block, layout);
+            }
         }
     }
 }

@@ -64,7 +64,7 @@ fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<Chan
     // Two walks over the courses, which lie in memory order (see
     // `analysis::condition_major`). The first gathers every value, in the group's order,
     // and counts the courses (and percent changes) of each injections-received group
-    // (1..=top); the second puts the values again in the same lists, group by group, each
+    // (0..=top); the second puts the values again in the same lists, group by group, each
     // in the group's order, once the row of all has been made from them. A walk per
     // injections group cost a pass over every course each; lists of each group's courses,
     // a cache miss a course; lists of each group's values, twice the memory.
@@ -146,8 +146,8 @@ fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<Chan
     rows
 }
 
-/// The lists a row gathers its values in, kept from row to row so that their memory is
-/// taken once, not once a row (fresh memory costs a page fault every 4 KiB).
+/// The lists `group_rows` gathers a group's values in, kept from group to group so that
+/// their memory is taken once, not once a group (fresh memory costs a page fault every 4 KiB).
 #[derive(Default)]
 pub struct Scratch {
     change: Vec<f64>,

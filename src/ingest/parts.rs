@@ -280,7 +280,7 @@ impl Split {
         // Sixteen bytes at a time (SSE2, which every x86-64 processor has): the bytes equal
         // to the separator as the bits of a mask, taken lowest first. Fields are short:
         // searching for each separator apart (`memchr`) cost more in calls than in bytes.
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         {
             use std::arch::x86_64::*;
             for block in line.chunks_exact(16) {
