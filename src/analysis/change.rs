@@ -162,7 +162,7 @@ pub struct Scratch {
 /// A row's sums as its values are gathered (the first of the mean's two passes), and its
 /// responders.
 #[derive(Clone, Copy, Default)]
-pub struct Sums {
+struct Sums {
     change: describe::Sum,
     baseline: describe::Sum,
     followup: describe::Sum,
@@ -186,7 +186,7 @@ impl Sums {
 }
 
 /// The values of one row's courses, in the group's order (the changes are sorted here).
-pub struct Values<'a> {
+struct Values<'a> {
     change: &'a mut [f64],
     baseline: &'a [f64],
     followup: &'a [f64],
@@ -195,7 +195,7 @@ pub struct Values<'a> {
 }
 
 /// The statistics of one group of courses, from their values.
-pub fn row(
+fn row(
     outcome: &str,
     instrument: &str,
     condition: &str,

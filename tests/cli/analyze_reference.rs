@@ -202,8 +202,8 @@ fn analysis_options_equal_r() {
 }
 
 /// Courses that received 1 to 14 injections, each its own injections-received group under
-/// `--injections-top 20`: more groups than are picked out by walking a condition's courses,
-/// so they are listed once instead (`analysis/change.rs`).
+/// `--injections-top 20`: many groups placed from one walk over a condition's courses
+/// (`analysis/change.rs`).
 #[test]
 fn many_injections_groups_equal_r() {
     check_with("many_injections", ".top20", &["--injections-top", "20"]);
