@@ -1,9 +1,19 @@
 //! Criterion benchmarks of prolo's hot functions (issue 6).
 //!
-//! - `derive/100k_courses`: per-course derivation (`courses::derive`) of a
-//!   100,000-course synthetic data set (`synth::write_csv`, seed 1), read and
-//!   validated once; each iteration gets a freshly validated copy, made outside
-//!   the timed part, because `derive` records exclusions in it.
+//! - `read/100k_courses`: the CSV read alone (`Dataset::for_each_record` into a
+//!   sink that only counts): lines cut at their separators, fields trimmed, in two
+//!   parts at once as a large file is read (`settings.parts = 2`), the SHA-256
+//!   beside. The synthetic data set is 100,000 courses (`synth::write_csv`,
+//!   seed 1, about 450,000 rows).
+//! - `validate/100k_courses`: the same read with every record checked and the
+//!   courses put in order (`validate::validate`).
+//! - `derive/100k_courses`: per-course derivation (`courses::derive`) of the same
+//!   data set, read and validated once; each iteration gets a freshly validated
+//!   copy, made outside the timed part, because `derive` records exclusions in it.
+//! - `change/100k_courses`: change by condition and injections received
+//!   (`analysis::change::analyse`: means, SDs, t intervals, medians, quartiles,
+//!   Wilcoxon signed-rank tests) on the derived courses of the same data set, in
+//!   the condition-major order `analysis::run` gives them.
 //! - `kaplan_meier/100k`: `KaplanMeier::fit` on 100,000 integer times
 //!   (injections to response, 1–8, about 60% events).
 //! - `wilcoxon/100k_ties`: `wilcoxon::signed_rank` on 100,000 changes in
@@ -18,9 +28,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
 
+use prolo::analysis::{self, change};
 use prolo::config::Settings;
 use prolo::courses;
-use prolo::ingest;
+use prolo::ingest::{self, Record, Sink};
 use prolo::stats::kaplan_meier::KaplanMeier;
 use prolo::stats::wilcoxon;
 use prolo::synth::{self, SynthOptions};
@@ -46,8 +57,8 @@ impl SplitMix {
     }
 }
 
-fn bench_derive(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temporary folder");
+/// The synthetic data set of `N` courses (seed 1), written to a CSV file in `dir`.
+fn synthetic_csv(dir: &tempfile::TempDir) -> Vec<String> {
     let path = dir.path().join("courses_100000.csv");
     let file = std::fs::File::create(&path).expect("create the synthetic CSV");
     let opts = SynthOptions {
@@ -56,9 +67,65 @@ fn bench_derive(c: &mut Criterion) {
         defects: false,
     };
     synth::write_csv(&opts, BufWriter::new(file)).expect("write the synthetic CSV");
+    vec![path.to_string_lossy().into_owned()]
+}
 
+/// A sink that counts the records and the bytes of their fields (so that nothing read
+/// goes unused).
+#[derive(Default)]
+struct Count(u64, u64);
+
+impl Sink for Count {
+    fn record(&mut self, r: &Record) -> prolo::error::Result<()> {
+        self.0 += 1;
+        self.1 += r.fields.iter().map(|f| f.len() as u64).sum::<u64>();
+        Ok(())
+    }
+    fn fork(&self, _: usize) -> Self {
+        Count::default()
+    }
+    fn join(&mut self, part: Self, _: u64) {
+        self.0 += part.0;
+        self.1 += part.1;
+    }
+}
+
+fn bench_read_validate(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let paths = synthetic_csv(&dir);
+    // Two parts at once, as a file of 64 MiB or more is read on two cores.
+    let settings = Settings {
+        parts: Some(2),
+        ..Settings::default()
+    };
+    let mut group = c.benchmark_group("read");
+    group.sample_size(20);
+    group.bench_function("100k_courses", |b| {
+        b.iter(|| {
+            let mut data = ingest::read(&paths, &settings).expect("read the synthetic CSV");
+            let mut count = Count::default();
+            data.for_each_record(&settings, &mut count)
+                .expect("records");
+            data.settle().expect("hash");
+            black_box((count.0, count.1))
+        })
+    });
+    group.finish();
+    let mut group = c.benchmark_group("validate");
+    group.sample_size(20);
+    group.bench_function("100k_courses", |b| {
+        b.iter(|| {
+            let mut data = ingest::read(&paths, &settings).expect("read the synthetic CSV");
+            validate::validate(&mut data, &settings).expect("validate")
+        })
+    });
+    group.finish();
+}
+
+fn bench_derive(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let paths = synthetic_csv(&dir);
     let settings = Settings::default();
-    let paths = vec![path.to_string_lossy().into_owned()];
 
     // The untimed setup (validation) costs more than derive itself: keep the count of
     // iterations, and so the run time, small.
@@ -79,6 +146,22 @@ fn bench_derive(c: &mut Criterion) {
         )
     });
     group.finish();
+}
+
+fn bench_change(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let paths = synthetic_csv(&dir);
+    let settings = Settings::default();
+    let mut data = ingest::read(&paths, &settings).expect("read the synthetic CSV");
+    let mut v = validate::validate(&mut data, &settings).expect("validate");
+    let (mut outcomes, _, _) = courses::derive(&mut v, &settings);
+    for o in &mut outcomes {
+        analysis::condition_major(&mut o.courses, v.conditions.len());
+    }
+    let groups = analysis::group(&outcomes, &v.conditions, &settings);
+    c.bench_function("change/100k_courses", |b| {
+        b.iter(|| change::analyse(black_box(&groups), &settings))
+    });
 }
 
 fn bench_kaplan_meier(c: &mut Criterion) {
@@ -108,5 +191,12 @@ fn bench_wilcoxon(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_derive, bench_kaplan_meier, bench_wilcoxon);
+criterion_group!(
+    benches,
+    bench_read_validate,
+    bench_derive,
+    bench_change,
+    bench_kaplan_meier,
+    bench_wilcoxon
+);
 criterion_main!(benches);

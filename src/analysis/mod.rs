@@ -160,7 +160,7 @@ where
 /// within each (a counting sort; a course of no known condition goes last). The analyses walk
 /// a condition's courses in memory order instead of gathering one course in nine from across
 /// all of them, a cache miss a course. "all" is every course in this order.
-fn condition_major(courses: &mut Vec<CourseOutcome>, conditions: usize) {
+pub fn condition_major(courses: &mut Vec<CourseOutcome>, conditions: usize) {
     let slot = |c: &CourseOutcome| (c.condition as usize).min(conditions);
     let mut at = vec![0usize; conditions + 1];
     for c in courses.iter() {
