@@ -16,10 +16,18 @@ fn main() -> ExitCode {
     // prolo lets go of in large pieces (a part's rows as they are joined, the points after
     // the trajectory, the analyses' lists) given back, while smaller working lists still
     // reuse the heap's memory.
+    //
+    // A fixed threshold also fixes the free memory a heap keeps at its top before giving it
+    // back at glibc's default, 128 KiB: each thread's heap then gave back and faulted in
+    // again the working lists of one analysis after another (a third of the run's page
+    // faults). Up to 32 MiB (the size from which blocks are mappings of their own on huge
+    // pages, `memory::HUGE`) is kept: 2,000,000 courses, 220,000 → 150,000 faults, about
+    // 5 % faster, peak memory 466 → 476 MiB.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt sets one of glibc's allocator parameters; no other thread runs yet.
+    // SAFETY: mallopt sets glibc's allocator parameters; no other thread runs yet.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 8 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, prolo::memory::HUGE as libc::c_int);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
