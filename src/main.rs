@@ -10,25 +10,8 @@ use prolo::commands;
 static ALLOCATOR: prolo::memory::Allocator = prolo::memory::Allocator;
 
 fn main() -> ExitCode {
-    // glibc serves a large allocation with its own mapping, given back when it is freed, but
-    // raises the size it calls large (up to 32 MiB) each time such a mapping is freed; blocks
-    // below it then come from the heap, which keeps freed memory. A fixed 8 MiB keeps what
-    // prolo lets go of in large pieces (a part's rows as they are joined, the points after
-    // the trajectory, the analyses' lists) given back, while smaller working lists still
-    // reuse the heap's memory.
-    //
-    // A fixed threshold also fixes the free memory a heap keeps at its top before giving it
-    // back at glibc's default, 128 KiB: each thread's heap then gave back and faulted in
-    // again the working lists of one analysis after another (a third of the run's page
-    // faults). Up to 32 MiB (the size from which blocks are mappings of their own on huge
-    // pages, `memory::HUGE`) is kept: 2,000,000 courses, 220,000 → 150,000 faults, about
-    // 5 % faster, peak memory 466 → 476 MiB.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt sets glibc's allocator parameters; no other thread runs yet.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 8 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, prolo::memory::HUGE as libc::c_int);
-    }
+    // Before any other thread starts: glibc's thresholds (see `memory::configure`).
+    prolo::memory::configure();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return parse_failure(&e),
