@@ -215,15 +215,25 @@ pub fn sd(x: &[f64]) -> Option<f64> {
 ///
 /// R: `quantile(x, p, type = 7)`.
 pub fn quantile_type7(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() || !(0.0..=1.0).contains(&p) || sorted.iter().any(|v| v.is_nan()) {
+    if sorted.iter().any(|v| v.is_nan()) {
         return None;
     }
-    let index = 1.0 + (sorted.len() - 1) as f64 * p;
+    quantile_type7_at(sorted.len(), p, |i| sorted[i])
+}
+
+/// [`quantile_type7`] of `n` sorted values, none NaN, without the values themselves: `at(i)`
+/// gives the one at (0-based) place `i` in order. The same arithmetic on the same values,
+/// so the same bits (for values counted rather than sorted).
+pub fn quantile_type7_at(n: usize, p: f64, at: impl Fn(usize) -> f64) -> Option<f64> {
+    if n == 0 || !(0.0..=1.0).contains(&p) {
+        return None;
+    }
+    let index = 1.0 + (n - 1) as f64 * p;
     let lo = index.floor();
     let hi = index.ceil();
     // 1-based lo/hi are in 1..=n because p is in [0, 1].
-    let x_lo = sorted[lo as usize - 1];
-    let x_hi = sorted[hi as usize - 1];
+    let x_lo = at(lo as usize - 1);
+    let x_hi = at(hi as usize - 1);
     if index > lo && x_hi != x_lo {
         let h = index - lo;
         Some((1.0 - h) * x_lo + h * x_hi)
