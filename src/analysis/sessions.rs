@@ -78,12 +78,14 @@ const COUNTED: f64 = 65_536.0;
 /// quartiles read the values at their places in order from the counts: the values a sort
 /// would put there, so the same bits as [`by_sort`], without a sorted copy.
 fn distribution(x: &[f64]) -> (Option<describe::Quartiles>, Vec<(u32, Option<u64>)>) {
-    let most = x.iter().fold(0.0f64, |m, &v| m.max(v));
     // (Always whole numbers from 0 here; anything else is sorted, as before.)
-    let whole = x.iter().all(|&v| v >= 0.0 && v.fract() == 0.0);
-    if most >= COUNTED || !whole {
+    let counted = |v: &f64| (0.0..COUNTED).contains(v) && v.fract() == 0.0;
+    let Some(most) = x
+        .iter()
+        .try_fold(0.0f64, |m, v| counted(v).then(|| m.max(*v)))
+    else {
         return by_sort(x);
-    }
+    };
     let mut table = vec![0u64; most as usize + 1];
     for &v in x {
         table[v as usize] += 1;
@@ -103,15 +105,7 @@ fn distribution(x: &[f64]) -> (Option<describe::Quartiles>, Vec<(u32, Option<u64
         let k = ends.partition_point(|&end| end <= i as u64);
         counts.get(k).map_or(f64::NAN, |&(v, _)| f64::from(v))
     };
-    let quantile = |p| describe::quantile_type7_at(x.len(), p, at);
-    let q = (|| {
-        Some(describe::Quartiles {
-            q1: quantile(0.25)?,
-            median: quantile(0.5)?,
-            q3: quantile(0.75)?,
-        })
-    })();
-    (q, counts)
+    (describe::quartiles_at(x.len(), at), counts)
 }
 
 /// [`distribution`] from a sorted copy of `x` (sessions are whole numbers, so their order as

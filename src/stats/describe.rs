@@ -348,10 +348,19 @@ fn count_few(x: &mut [f64]) {
 
 /// [`quartiles`] of a sample already sorted by `f64::total_cmp`.
 pub fn quartiles_sorted(sorted: &[f64]) -> Option<Quartiles> {
+    if sorted.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    quartiles_at(sorted.len(), |i| sorted[i])
+}
+
+/// [`quartiles_sorted`] of `n` sorted values, none NaN, read at their places by `at` (as
+/// [`quantile_type7_at`] reads them).
+pub fn quartiles_at(n: usize, at: impl Fn(usize) -> f64) -> Option<Quartiles> {
     Some(Quartiles {
-        q1: quantile_type7(sorted, 0.25)?,
-        median: quantile_type7(sorted, 0.5)?,
-        q3: quantile_type7(sorted, 0.75)?,
+        q1: quantile_type7_at(n, 0.25, &at)?,
+        median: quantile_type7_at(n, 0.5, &at)?,
+        q3: quantile_type7_at(n, 0.75, &at)?,
     })
 }
 
