@@ -538,11 +538,13 @@ impl Dataset {
                 for batch in full_rx {
                     for record in &batch {
                         let line = record.position().map_or(0, |p| p.line());
-                        sink.record(&Record {
+                        let mut r = Record {
                             file: index,
                             line,
-                            fields: fields(record, &columns, &worker_path, line)?,
-                        })?;
+                            fields: [""; N_FIELDS],
+                        };
+                        fields(record, &columns, &worker_path, line, &mut r.fields)?;
+                        sink.record(&r)?;
                     }
                     // The reader may have finished: a batch that is not taken back is dropped.
                     let _ = empty_tx.send(batch);
@@ -704,18 +706,23 @@ fn keep_values(sample: &mut [Vec<String>], values: Vec<String>) {
 }
 
 /// The trimmed text of each canonical field of `record`.
+///
+/// Written into `fields` (every place set), not returned: the caller's [`Record`] is filled
+/// where it lies, rather than its fields copied in (a copy of 192 bytes a record, made by
+/// calls to `memcpy`, was 2 % of a large file's processor time).
 fn fields<'r>(
     record: &'r impl RawRecord,
     columns: &[Option<usize>; N_FIELDS],
     path: &str,
     line: u64,
-) -> Result<[&'r str; N_FIELDS]> {
+    fields: &mut [&'r str; N_FIELDS],
+) -> Result<()> {
     // One UTF-8 check for the whole record; a field is then a slice of it (unless the
     // record holds bytes that are not UTF-8 somewhere).
     let bytes = record.bytes();
     let whole = record.text();
-    let mut fields = [""; N_FIELDS];
     for (k, c) in columns.iter().enumerate() {
+        fields[k] = "";
         let Some(range) = c.and_then(|c| record.field(c)) else {
             continue;
         };
@@ -730,7 +737,7 @@ fn fields<'r>(
         };
         fields[k] = trim(text);
     }
-    Ok(fields)
+    Ok(())
 }
 
 fn csv_error(path: &str, e: &csv::Error) -> Error {

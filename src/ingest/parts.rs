@@ -6,8 +6,9 @@
 //! not fall inside a quoted field (which may hold line ends): each part follows the quoting
 //! as the CSV reader does, and when a part ends inside quotes, or anything at all goes wrong
 //! in a part (bad bytes, too many fields, …), the whole file is read again in one piece, so
-//! that results and messages are exactly those of the one-piece read. A separate thread
-//! hashes the whole file (SHA-256 cannot be computed in pieces).
+//! that results and messages are exactly those of the one-piece read. A separate thread,
+//! started by the first part to finish, hashes the whole file (SHA-256 cannot be computed
+//! in pieces).
 
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::{
-    fields, hex, keep_values, record_text, CsvSource, Dataset, RawRecord, Record, Sink,
+    fields, hex, keep_values, record_text, CsvSource, Dataset, HashThread, RawRecord, Record, Sink,
     GUARD_SAMPLE, N_FIELDS,
 };
 use crate::config::Settings;
@@ -76,6 +77,17 @@ impl Dataset {
         let width = self.inputs[index].header.len();
         let progress = self.progress.clone();
         let last = cuts.len() - 2;
+        // The file's SHA-256 is computed on one more thread, started by the first part to
+        // finish: the core it frees hashes while the others still read, then while the
+        // records are put in order (one core's work). (Beside the parts from the start, the
+        // hash took a core they needed.)
+        let hashing: std::sync::OnceLock<HashThread> = std::sync::OnceLock::new();
+        let start_hash = || {
+            hashing.get_or_init(|| {
+                let path = path.clone();
+                std::thread::spawn(move || hash(&path))
+            });
+        };
         let read: Vec<Option<Part<S>>> = std::thread::scope(|scope| {
             let threads: Vec<_> = cuts
                 .windows(2)
@@ -94,7 +106,12 @@ impl Dataset {
                         end: range[1],
                         last: k == last,
                     };
-                    scope.spawn(move || job.run(part))
+                    let start_hash = &start_hash;
+                    scope.spawn(move || {
+                        let part = job.run(part);
+                        start_hash();
+                        part
+                    })
                 })
                 .collect();
             threads
@@ -103,13 +120,13 @@ impl Dataset {
                 .collect()
         });
         let Some(read) = read.into_iter().collect::<Option<Vec<Part<S>>>>() else {
+            // Read again in one piece, which hashes what it reads: this hash is let go of.
             return Ok(false);
         };
-        // The file's SHA-256 is computed on another thread from here on, while the records
-        // are put in order (one core's work), rather than beside the parts.
-        let hashing_path = path.clone();
-        self.hashing
-            .push((index, std::thread::spawn(move || hash(&hashing_path))));
+        start_hash();
+        if let Some(thread) = hashing.into_inner() {
+            self.hashing.push((index, thread));
+        }
         let mut lines = src.header_lines;
         let mut sample = vec![Vec::new(); width];
         let mut sampled = 0;
@@ -209,13 +226,13 @@ impl Job<'_> {
             if first_records.len() < GUARD_SAMPLE {
                 first_records.push(record_text(record));
             }
-            let fields = fields(record, &columns, self.path, line).ok()?;
-            sink.record(&Record {
+            let mut r = Record {
                 file: self.index,
                 line,
-                fields,
-            })
-            .ok()?;
+                fields: [""; N_FIELDS],
+            };
+            fields(record, &columns, self.path, line, &mut r.fields).ok()?;
+            sink.record(&r).ok()?;
             if at - counted >= 1 << 20 {
                 self.progress.fetch_add(at - counted, Ordering::Relaxed);
                 counted = at;
