@@ -5,6 +5,7 @@ use std::mem::MaybeUninit;
 
 use crate::config::Settings;
 use crate::schema::Instrument;
+use crate::stats::describe::TenthSums;
 use crate::validate::{Course, Encounter, Excluded, ExclusionKey, Reason, Validated};
 
 /// Relative tolerance of the responder comparison (SPEC: 10 → 7 is a 30% reduction).
@@ -83,9 +84,16 @@ impl CourseOutcome {
 pub struct OutcomeCourses {
     pub outcome: Outcome,
     pub courses: Vec<CourseOutcome>,
-    /// Every course's trajectory.
+    /// Every course's trajectory (empty when `sums` holds it).
     pub points: Points,
+    /// The trajectory as the sums of the points' scores, by condition and then k, when every
+    /// score of the outcome is a number of tenths, written with at most one decimal place (exact, and no point is held); None:
+    /// the points are held.
+    pub sums: Option<Sums>,
 }
+
+/// [`TenthSums`] of trajectory scores by condition, then by k.
+pub type Sums = Vec<Vec<TenthSums>>;
 
 /// What the sessions and safety analyses need of a course's encounters: its injections, and
 /// the adverse events flagged on them (a flag on an encounter without an injection is not
@@ -136,17 +144,28 @@ pub fn derive(
 ) -> (Vec<OutcomeCourses>, Vec<Tally>, LeftOut) {
     // At least two blocks, so that both threads have courses to walk.
     let block = BLOCK.min(v.records.len().div_ceil(2)).max(1);
-    derive_in_blocks(v, settings, block)
+    derive_in_blocks(v, settings, block, true)
 }
 
-/// [`derive`], walking the encounters in blocks of about `block`.
+/// [`derive`], walking the encounters in blocks of about `block`; with `sums`, the
+/// trajectory of an outcome whose scores are all numbers of tenths is summed (else its
+/// points are held).
 fn derive_in_blocks(
     v: &mut Validated,
     settings: &Settings,
     block: usize,
+    sums: bool,
 ) -> (Vec<OutcomeCourses>, Vec<Tally>, LeftOut) {
-    let measured = measured(v, settings);
+    let (measured, tenths) = measured(v, settings);
     let outcomes = outcomes(&measured);
+    let summed: Vec<bool> = (outcomes.iter())
+        .map(|o| {
+            sums && match *o {
+                Outcome::Pain => tenths.pain,
+                Outcome::Function(i) => tenths.function[usize::from(i)],
+            }
+        })
+        .collect();
     let mut records = std::mem::take(&mut v.records);
     let mut first = cut(&v.courses, &mut records, block);
     // The halves meet at the block boundary nearest the middle of the encounters.
@@ -161,7 +180,7 @@ fn derive_in_blocks(
         &measured,
         mid,
         [first, second],
-        Keep::Outcomes(&mut tallies),
+        Keep::Outcomes(&mut tallies, &summed),
     );
     drop(records);
     for (key, n) in found {
@@ -174,7 +193,7 @@ fn derive_in_blocks(
 /// [`derive`] does, without keeping the outcomes or taking `v`'s encounters (what `validate`
 /// needs: the outcomes are derived and only counted).
 pub fn left_out(v: &mut Validated, settings: &Settings) -> LeftOut {
-    let measured = measured(v, settings);
+    let (measured, _) = measured(v, settings);
     let n = v.courses.len();
     let mid = n / 2;
     let split = v.courses.get(mid).map_or(v.records.len(), |c| c.start);
@@ -201,8 +220,9 @@ pub fn left_out(v: &mut Validated, settings: &Settings) -> LeftOut {
 
 /// What a derivation keeps besides the courses left out and the outcome exclusions.
 enum Keep<'t> {
-    /// The outcomes, and each course's tally (one place for every course).
-    Outcomes(&'t mut [Tally]),
+    /// The outcomes, each course's tally (one place for every course), and for each outcome
+    /// whether its trajectory is summed rather than held as points.
+    Outcomes(&'t mut [Tally], &'t [bool]),
     /// Nothing more: the outcomes are only counted.
     Nothing,
 }
@@ -311,30 +331,49 @@ fn cut<'a>(courses: &[Course], records: &'a mut [Encounter], block: usize) -> Ve
     blocks
 }
 
-/// The courses each function instrument was measured in (the two halves of the courses
-/// on two threads).
-fn measured(v: &Validated, settings: &Settings) -> Vec<Vec<u32>> {
+/// Whether every score of each outcome is a number of tenths ([`TenthSums::tenths`]).
+struct Tenths {
+    pain: bool,
+    /// By instrument.
+    function: Vec<bool>,
+}
+
+/// The courses each function instrument was measured in, and whether each outcome's scores
+/// are all numbers of tenths (the two halves of the courses on two threads).
+fn measured(v: &Validated, settings: &Settings) -> (Vec<Vec<u32>>, Tenths) {
     let of = |courses: std::ops::Range<usize>| {
         let mut measured: Vec<Vec<u32>> = vec![Vec::new(); settings.instruments.len()];
+        let mut tenths = Tenths {
+            pain: true,
+            function: vec![true; settings.instruments.len()],
+        };
         for index in courses {
             let course = &v.courses[index];
             for e in &v.records[course.start..course.end] {
+                tenths.pain &= e.pain.is_nan() || TenthSums::tenths(e.pain).is_some();
                 if !e.function.is_nan() {
-                    let m = &mut measured[e.instrument as usize];
+                    let i = e.instrument as usize;
+                    tenths.function[i] &= TenthSums::tenths(e.function).is_some();
+                    let m = &mut measured[i];
                     if m.last() != Some(&(index as u32)) {
                         m.push(index as u32);
                     }
                 }
             }
         }
-        measured
+        (measured, tenths)
     };
     let n = v.courses.len();
-    let (mut first, second) = rayon::join(|| of(0..n / 2), || of(n / 2..n));
+    let ((mut first, mut tenths), (second, tenths_b)) =
+        rayon::join(|| of(0..n / 2), || of(n / 2..n));
     for (a, b) in first.iter_mut().zip(second) {
         a.extend(b);
     }
-    first
+    tenths.pain &= tenths_b.pain;
+    for (a, b) in tenths.function.iter_mut().zip(tenths_b.function) {
+        *a &= b;
+    }
+    (first, tenths)
 }
 
 /// Pain, then each function instrument measured in some course.
@@ -366,9 +405,9 @@ fn derive_some(
     [blocks_a, blocks_b]: [Vec<Block>; 2],
     keep: Keep,
 ) -> (Vec<OutcomeCourses>, LeftOut, Found) {
-    let (keep, tallies) = match keep {
-        Keep::Outcomes(tallies) => (true, Some(tallies)),
-        Keep::Nothing => (false, None),
+    let (keep, tallies, summed) = match keep {
+        Keep::Outcomes(tallies, summed) => (true, Some(tallies), summed),
+        Keep::Nothing => (false, None, &[][..]),
     };
     let n = all.len();
     let rows = |c: usize| all[c].end - all[c].start;
@@ -382,6 +421,7 @@ fn derive_some(
                 split: mid,
                 courses: n,
                 rows: [(0..mid).map(rows).sum(), (mid..n).map(rows).sum()],
+                summed: false,
             },
             Outcome::Function(i) => {
                 let which = &measured[i as usize];
@@ -394,8 +434,16 @@ fn derive_some(
                     split,
                     courses: which.len(),
                     rows: [of(a), of(b)],
+                    summed: false,
                 }
             }
+        })
+        .zip(summed.iter().copied().chain(std::iter::repeat(false)))
+        .map(|(plan, summed)| Plan {
+            // A summed trajectory holds no points: no room for them.
+            rows: if summed { [0, 0] } else { plan.rows },
+            summed,
+            ..plan
         })
         .collect();
     let mut buffers: Vec<(Vec<CourseOutcome>, Points)> = (plans.iter())
@@ -419,7 +467,15 @@ fn derive_some(
             let (sa, sb) = halves(&mut points.score, ra, rb, keep);
             let (wa, wb) = plan.which.map(|w| w.split_at(plan.split)).unzip();
             let share = |which, courses, points, base| {
-                Share::new(plan.outcome, settings, which, courses, points, base)
+                Share::new(
+                    plan.outcome,
+                    settings,
+                    which,
+                    courses,
+                    points,
+                    base,
+                    plan.summed,
+                )
             };
             firsts.push(share(wa, ca, (ka, sa), 0));
             seconds.push(share(wb, cb, (kb, sb), ra as u32));
@@ -447,6 +503,21 @@ fn derive_some(
         let ra = plan.rows[0];
         let (n_a, p_a) = (first.courses, first.points);
         let (n_b, p_b) = (second.courses, second.points);
+        let sums = first.sums.map(|mut sums| {
+            for (c, cells) in second.sums.into_iter().flatten().enumerate() {
+                if sums.len() <= c {
+                    sums.resize(c + 1, Vec::new());
+                }
+                let to = &mut sums[c];
+                if to.len() < cells.len() {
+                    to.resize(cells.len(), TenthSums::default());
+                }
+                for (a, b) in to.iter_mut().zip(&cells) {
+                    a.merge(b);
+                }
+            }
+            sums
+        });
         join_halves(&mut courses, plan.split, n_a, n_b);
         join_halves(&mut points.k, ra, p_a, p_b);
         join_halves(&mut points.score, ra, p_a, p_b);
@@ -459,6 +530,7 @@ fn derive_some(
             outcome: plan.outcome,
             courses,
             points,
+            sums,
         });
     }
     (result, left_out, found)
@@ -472,6 +544,8 @@ struct Plan<'a> {
     split: usize,
     courses: usize,
     rows: [usize; 2],
+    /// The trajectory is summed ([`OutcomeCourses::sums`]), no point held.
+    summed: bool,
 }
 
 /// Room in `v`'s spare capacity for `a` and then `b` values (reserved for them); without
@@ -548,6 +622,10 @@ struct Share<'a> {
     points: (Fill<'a, u32>, Fill<'a, f64>),
     /// The index of the first place of `points` among the outcome's points.
     base: u32,
+    /// The trajectory's sums, when it is summed rather than held as points.
+    sums: Option<Sums>,
+    /// The points of the course being walked, kept once it is known to be kept.
+    walked: Vec<(u32, f64)>,
     no_baseline: Excluded,
     no_followup: Excluded,
     left_out: LeftOut,
@@ -558,6 +636,7 @@ struct Share<'a> {
 struct Done {
     courses: usize,
     points: usize,
+    sums: Option<Sums>,
     exclusions: Found,
     left_out: LeftOut,
 }
@@ -570,6 +649,7 @@ impl<'a> Share<'a> {
         courses: Fill<'a, CourseOutcome>,
         points: (Fill<'a, u32>, Fill<'a, f64>),
         base: u32,
+        summed: bool,
     ) -> Self {
         Share {
             outcome,
@@ -579,6 +659,8 @@ impl<'a> Share<'a> {
             courses,
             points,
             base,
+            sums: summed.then(Vec::new),
+            walked: Vec::new(),
             no_baseline: Excluded::default(),
             no_followup: Excluded::default(),
             left_out: Vec::new(),
@@ -595,6 +677,36 @@ impl<'a> Share<'a> {
                 true
             }
             Some(_) => false,
+        }
+    }
+
+    /// Keeps the points of the course just walked (`walked`), of `condition`: added to the
+    /// sums, or written after the points kept so far.
+    fn keep_walked(&mut self, condition: u32) {
+        match &mut self.sums {
+            Some(sums) => {
+                let c = condition as usize;
+                if sums.len() <= c {
+                    sums.resize(c + 1, Vec::new());
+                }
+                let cells = &mut sums[c];
+                for &(k, s) in &self.walked {
+                    let k = k as usize;
+                    if cells.len() <= k {
+                        cells.resize(k + 1, TenthSums::default());
+                    }
+                    // (Always some: `measured` found every score of the outcome to be tenths.)
+                    if let Some(tenths) = TenthSums::tenths(s) {
+                        cells[k].add(tenths);
+                    }
+                }
+            }
+            None => {
+                for &(k, s) in &self.walked {
+                    self.points.0.push(k);
+                    self.points.1.push(s);
+                }
+            }
         }
     }
 
@@ -620,6 +732,7 @@ impl<'a> Share<'a> {
         Done {
             courses: self.courses.len,
             points: self.points.0.len,
+            sums: self.sums,
             exclusions,
             left_out: self.left_out,
         }
@@ -661,11 +774,12 @@ fn derive_course(index: u32, condition: u32, rows: &[Encounter], share: &mut Sha
     let responds = |baseline: f64, x: f64| {
         is_responder(instrument, baseline, instrument.improvement(baseline, x))
     };
-    let points = &mut share.points;
+    // The course's points, kept aside until the course is known to be kept.
+    let walked = &mut share.walked;
+    walked.clear();
     // One walk in day order. injections_before never decreases, so the baseline (the last
     // score with none before it) is settled when the first row after an injection comes,
     // which is where a response can first be looked for.
-    let (first_k, first_s) = (points.0.len, points.1.len);
     let mut before = 0u32;
     let mut baseline: Option<f64> = None;
     // The final follow-up: (score, injections_before).
@@ -687,8 +801,7 @@ fn derive_course(index: u32, condition: u32, rows: &[Encounter], share: &mut Sha
             match point {
                 Some((k, _)) if k == before => point = Some((k, s)),
                 Some((k, previous)) => {
-                    points.0.push(k);
-                    points.1.push(previous);
+                    walked.push((k, previous));
                     point = Some((before, s));
                 }
                 None => point = Some((before, s)),
@@ -697,8 +810,7 @@ fn derive_course(index: u32, condition: u32, rows: &[Encounter], share: &mut Sha
         before += u32::from(e.injection);
     }
     let (Some(baseline), Some((followup, received))) = (baseline, last) else {
-        // Left out: its points are taken back.
-        (points.0.len, points.1.len) = (first_k, first_s);
+        // Left out, with its points.
         let (reason, n) = if baseline.is_none() {
             (Reason::NoBaseline, &mut share.no_baseline)
         } else {
@@ -709,10 +821,11 @@ fn derive_course(index: u32, condition: u32, rows: &[Encounter], share: &mut Sha
         share.left_out.push((index, reason, outcome));
         return;
     };
-    if let Some((k, s)) = point {
-        points.0.push(k);
-        points.1.push(s);
+    if let Some(p) = point {
+        walked.push(p);
     }
+    let first_point = share.points.0.len;
+    share.keep_walked(condition);
     share.courses.push(CourseOutcome {
         condition,
         baseline,
@@ -723,8 +836,8 @@ fn derive_course(index: u32, condition: u32, rows: &[Encounter], share: &mut Sha
         time: first.unwrap_or(received),
         event: first.is_some(),
         trajectory: (
-            share.base + first_k as u32,
-            share.base + points.0.len as u32,
+            share.base + first_point as u32,
+            share.base + share.points.0.len as u32,
         ),
     });
 }
@@ -812,21 +925,70 @@ mod tests {
     #[test]
     fn blocks_of_any_size_derive_the_same_outcomes() {
         let settings = Settings::default();
-        let whole = derive_in_blocks(&mut synthetic(2000, &settings), &settings, usize::MAX);
+        let whole = derive_in_blocks(&mut synthetic(2000, &settings), &settings, usize::MAX, true);
         for block in [1, 2, 7, 100, 4000] {
             let mut v = synthetic(2000, &settings);
-            let in_blocks = derive_in_blocks(&mut v, &settings, block);
+            let in_blocks = derive_in_blocks(&mut v, &settings, block, true);
             assert!(v.records.is_empty(), "the encounters are let go of");
             assert_eq!(in_blocks.1, whole.1, "tallies, blocks of {block}");
             assert_eq!(in_blocks.2, whole.2, "left out, blocks of {block}");
             for (a, b) in in_blocks.0.iter().zip(&whole.0) {
                 assert_eq!(
-                    (a.outcome, &a.courses, &a.points),
-                    (b.outcome, &b.courses, &b.points)
+                    (a.outcome, &a.courses, &a.points, &a.sums),
+                    (b.outcome, &b.courses, &b.points, &b.sums)
                 );
             }
             assert_eq!(in_blocks.0.len(), whole.0.len());
         }
+    }
+
+    /// The trajectory from sums (scores all numbers of tenths) is the one from the points
+    /// walked three times, but for rounding: n the same, means and CIs to 1e-12; one score
+    /// with two decimal places, and that outcome's points are held instead.
+    #[test]
+    fn summed_and_held_trajectories_agree() {
+        let settings = Settings::default();
+        let mut v = synthetic(3000, &settings);
+        let (summed, _, _) = derive_in_blocks(&mut v, &settings, 1 << 12, true);
+        let (held, _, _) =
+            derive_in_blocks(&mut synthetic(3000, &settings), &settings, 1 << 12, false);
+        assert!(summed
+            .iter()
+            .all(|o| o.sums.is_some() && o.points.k.is_empty()));
+        assert!(held
+            .iter()
+            .all(|o| o.sums.is_none() && !o.points.k.is_empty()));
+        let rows = |o: &[OutcomeCourses]| {
+            crate::analysis::trajectory::analyse(o, &v.conditions, &settings)
+        };
+        let (a, b) = (rows(&summed), rows(&held));
+        assert!(a.len() > 50, "{} rows", a.len());
+        assert_eq!(a.len(), b.len());
+        let close = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+            (x, y) => x.is_none() && y.is_none(),
+        };
+        for (x, y) in a.iter().zip(&b) {
+            let key = |r: &crate::analysis::trajectory::TrajectoryRow| {
+                (
+                    r.outcome.clone(),
+                    r.instrument.clone(),
+                    r.condition.clone(),
+                    r.injections,
+                    r.n,
+                )
+            };
+            assert_eq!(key(x), key(y));
+            assert!(
+                close(x.mean, y.mean) && close(x.ci_low, y.ci_low) && close(x.ci_high, y.ci_high)
+            );
+        }
+        let mut w = synthetic(3000, &settings);
+        let e = (w.records.iter_mut()).find(|e| !e.pain.is_nan()).unwrap();
+        e.pain = 6.25;
+        let (one_off, _, _) = derive_in_blocks(&mut w, &settings, 1 << 12, true);
+        assert!(one_off[0].sums.is_none() && !one_off[0].points.k.is_empty());
+        assert!(one_off[1..].iter().all(|o| o.sums.is_some()));
     }
 
     #[test]

@@ -246,6 +246,7 @@ pub fn run(mut v: Validated, inputs: Vec<InputInfo>, settings: &Settings) -> Sum
     let trajectory = trajectory::analyse(&outcomes, &v.conditions, settings);
     outcomes.par_iter_mut().for_each(|o| {
         o.points = Default::default();
+        o.sums = None;
         condition_major(&mut o.courses, v.conditions.len());
     });
     time.phase("trajectory");

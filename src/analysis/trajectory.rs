@@ -6,7 +6,8 @@ use rayon::prelude::*;
 
 use super::{condition_sizes, copy_rows_of_all, ALL};
 use crate::config::Settings;
-use crate::courses::{CourseOutcome, OutcomeCourses, Points};
+use crate::courses::{CourseOutcome, OutcomeCourses, Points, Sums};
+use crate::stats::describe::TenthSums;
 use crate::stats::{describe, ttest};
 
 /// The mean score at `injections` = k in one group.
@@ -55,7 +56,10 @@ fn rows_of(o: &OutcomeCourses, conditions: &[String], settings: &Settings) -> Ve
         }
         names.push((&conditions[c], same_as_all));
     }
-    let by_k = moments_by_group_and_k(o, &group_of, names.len());
+    let by_k = match &o.sums {
+        Some(sums) => moments_from_sums(sums, &group_of, names.len()),
+        None => moments_by_group_and_k(o, &group_of, names.len()),
+    };
     let instrument = &o.outcome.instrument(settings).name;
     for (i, &(condition, same_as_all)) in names.iter().enumerate() {
         if same_as_all {
@@ -64,8 +68,7 @@ fn rows_of(o: &OutcomeCourses, conditions: &[String], settings: &Settings) -> Ve
             });
             continue;
         }
-        for (k, passes) in (by_k[i].iter().enumerate()).filter(|(_, p)| p.n() > 0) {
-            let moments = passes.moments();
+        for (k, &moments) in (by_k[i].iter().enumerate()).filter(|(_, m)| m.n > 0) {
             let t = ttest::from_moments(&moments);
             rows.push(TrajectoryRow {
                 outcome: o.outcome.kind().to_string(),
@@ -84,6 +87,32 @@ fn rows_of(o: &OutcomeCourses, conditions: &[String], settings: &Settings) -> Ve
 }
 
 /// The moments of the scores of each of `groups` groups ("all" first, then `group_of`'s) by
+/// k, from the sums of each condition's scores by k: "all"'s are every condition's added
+/// up (exact: the sums are integers).
+fn moments_from_sums(
+    sums: &Sums,
+    group_of: &[Option<usize>],
+    groups: usize,
+) -> Vec<Vec<describe::Moments>> {
+    let mut by_group: Vec<Vec<TenthSums>> = vec![Vec::new(); groups];
+    for (c, cells) in sums.iter().enumerate() {
+        let of_condition = group_of.get(c).copied().flatten();
+        for g in std::iter::once(0).chain(of_condition) {
+            let to = &mut by_group[g];
+            if to.len() < cells.len() {
+                to.resize(cells.len(), TenthSums::default());
+            }
+            for (a, b) in to.iter_mut().zip(cells) {
+                a.merge(b);
+            }
+        }
+    }
+    (by_group.iter())
+        .map(|cells| cells.iter().map(TenthSums::moments).collect())
+        .collect()
+}
+
+/// The moments of the scores of each of `groups` groups ("all" first, then `group_of`'s) by
 /// k (injections so far), from three walks over the points in course order: the numbers the
 /// scores gathered in course order would give, without gathering them. One walk over "all"
 /// serves every group: a condition's courses are "all"'s courses of that condition, in the
@@ -92,7 +121,7 @@ fn moments_by_group_and_k(
     o: &OutcomeCourses,
     group_of: &[Option<usize>],
     groups: usize,
-) -> Vec<Vec<describe::Passes>> {
+) -> Vec<Vec<describe::Moments>> {
     let (all, points) = (&o.courses[..], &o.points);
     // Each group's cells, one a k up to the most any of its courses reached (a course's
     // last point, k ascending), end to end: group g's cell for k is `starts[g] + k`.
@@ -123,7 +152,11 @@ fn moments_by_group_and_k(
         cells[cell].third(s)
     });
     (starts.iter().zip(&widths))
-        .map(|(&start, &width)| cells[start..start + width].to_vec())
+        .map(|(&start, &width)| {
+            (cells[start..start + width].iter())
+                .map(describe::Passes::moments)
+                .collect()
+        })
         .collect()
 }
 
@@ -196,7 +229,7 @@ mod tests {
                     trajectory: (start, points.k.len() as u32),
                 });
             }
-            let o = OutcomeCourses { outcome: Outcome::Pain, courses: outcome_courses, points };
+            let o = OutcomeCourses { outcome: Outcome::Pain, courses: outcome_courses, points, sums: None };
             let group_of = [Some(1), Some(2), Some(3)];
             let walked = moments_by_group_and_k(&o, &group_of, 4);
             // The oracle: each group's scores at each k, gathered in course order.
@@ -219,7 +252,37 @@ mod tests {
                     let bits = |m: describe::Moments| {
                         (m.n, m.mean.map(f64::to_bits), m.var.map(f64::to_bits))
                     };
-                    prop_assert_eq!(bits(cell.moments()), bits(describe::moments(scores)));
+                    prop_assert_eq!(bits(*cell), bits(describe::moments(scores)));
+                }
+            }
+            // The same scores summed by condition and k, where every one is tenths: each
+            // group's moments are those of its gathered scores' sums ("all" adding up every
+            // condition's, a condition without a group of its own counted in "all" only).
+            let tenths: Option<Vec<i64>> = o.points.score.iter().map(|&s| TenthSums::tenths(s)).collect();
+            if let Some(tenths) = tenths {
+                let mut sums: Sums = vec![Vec::new(); 3];
+                for c in &o.courses {
+                    let cells = &mut sums[c.condition as usize];
+                    let range = c.trajectory.0 as usize..c.trajectory.1 as usize;
+                    for (&k, &t) in o.points.k[range.clone()].iter().zip(&tenths[range]) {
+                        let k = k as usize;
+                        if cells.len() <= k {
+                            cells.resize(k + 1, TenthSums::default());
+                        }
+                        cells[k].add(t);
+                    }
+                }
+                let group_of = [Some(1), None, Some(2)];
+                let summed = moments_from_sums(&sums, &group_of, 3);
+                for (g, gathered) in [(0, &gathered[0]), (1, &gathered[1]), (2, &gathered[3])] {
+                    prop_assert_eq!(summed[g].len(), gathered.len());
+                    for (k, m) in summed[g].iter().enumerate() {
+                        let mut expected = TenthSums::default();
+                        for &s in &gathered[k] {
+                            expected.add(TenthSums::tenths(s).unwrap_or(i64::MAX));
+                        }
+                        prop_assert_eq!(*m, expected.moments());
+                    }
                 }
             }
         }

@@ -183,6 +183,112 @@ impl Passes {
     }
 }
 
+/// The count, sum and sum of squares of values written with at most one decimal place (as
+/// scores are), in tenths: integers, so exact whatever the order the values come in, and two
+/// tables of them add up exactly (the parts of a walk on two threads).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TenthSums {
+    n: u64,
+    /// Σ 10x.
+    sum: i64,
+    /// Σ (10x)².
+    squares: u128,
+}
+
+/// Values a [`TenthSums`] takes are below this in magnitude (2^19: every score of a clinical
+/// scale), so that 2^32 of them sum to less than 2^55 tenths and their squares to less than
+/// 2^79.
+const TENTH_SUMS_MAX: f64 = (1u64 << 19) as f64;
+
+impl TenthSums {
+    /// `10x` when `x` is the double nearest a number of tenths (a number written with at most
+    /// one decimal place, as 6.3) of magnitude below 2^19; None otherwise (NaN and infinities
+    /// too). That number, not the double near it, is what the sums hold: the two differ by
+    /// less than half a unit in the double's last place.
+    pub fn tenths(x: f64) -> Option<i64> {
+        // 10x to the nearest whole number: adding and taking away 1.5·2^52 leaves no bit
+        // below the units (|10x| < 2^23 here), a call to `round` fewer on every score.
+        const SHIFT: f64 = 6_755_399_441_055_744.0;
+        let t = (x * 10.0 + SHIFT) - SHIFT;
+        (x.abs() < TENTH_SUMS_MAX && t / 10.0 == x).then_some(t as i64)
+    }
+
+    /// Adds a value given as its [`TenthSums::tenths`].
+    pub fn add(&mut self, tenths: i64) {
+        self.n += 1;
+        self.sum += tenths;
+        self.squares += u128::from(tenths.unsigned_abs()).pow(2);
+    }
+
+    /// Adds the values `other` holds.
+    pub fn merge(&mut self, other: &TenthSums) {
+        self.n += other.n;
+        self.sum += other.sum;
+        self.squares += other.squares;
+    }
+
+    /// How many values were added.
+    pub fn n(&self) -> usize {
+        self.n as usize
+    }
+
+    /// The mean and variance of the values: the exact ones (`Σ10x / 10n`, and `(n·Σ(10x)² −
+    /// (Σ10x)²) / 100n(n − 1)` in integers), each rounded once to the nearest double. R's
+    /// `mean` and `var` of the doubles read are within a unit or two in the last place of
+    /// them.
+    pub fn moments(&self) -> Moments {
+        let n = u128::from(self.n);
+        let mean = (n > 0).then(|| {
+            let m = ratio(u128::from(self.sum.unsigned_abs()), 10 * n);
+            if self.sum < 0 {
+                -m
+            } else {
+                m
+            }
+        });
+        let var = (n >= 2).then(|| {
+            // n·Σ(10x)² ≥ (Σ10x)² (Cauchy–Schwarz), both exact in 128 bits.
+            let deviations = n * self.squares - u128::from(self.sum.unsigned_abs()).pow(2);
+            ratio(deviations, 100 * n * (n - 1))
+        });
+        Moments {
+            n: self.n as usize,
+            mean,
+            var,
+        }
+    }
+}
+
+/// `num / den` rounded once to the nearest double (ties to even): the quotient worked out to
+/// 55 to 57 bits in integers, the bits beyond the double's 53 and whether anything remained
+/// deciding the rounding. (A denominator of 2^71 or more, which no count of values here
+/// reaches, is divided as doubles instead: within 1.5 units in the last place.)
+fn ratio(num: u128, den: u128) -> f64 {
+    let bits = |x: u128| 128 - i64::from(x.leading_zeros());
+    if num == 0 || den == 0 || bits(den) > 71 {
+        return num as f64 / den as f64;
+    }
+    // Scale so that the quotient has at least 55 bits: q = ⌊num·2^shift / den⌋ (or the
+    // denominator scaled down instead), below 2^57.
+    let shift = 56 - (bits(num) - bits(den));
+    let (n, d) = if shift >= 0 {
+        (num << shift, den)
+    } else {
+        (num, den << -shift)
+    };
+    let (mut q, rest) = (n / d, n % d);
+    let extra = bits(q) - 53;
+    let dropped = q & ((1 << extra) - 1);
+    let half = 1u128 << (extra - 1);
+    q >>= extra;
+    if dropped > half || (dropped == half && (rest != 0 || q & 1 == 1)) {
+        q += 1;
+    }
+    // q < 2^54 is exact as a double, and so is a power of two in this range: the product is
+    // the rounded quotient.
+    q as f64 * 2f64.powi((extra - shift) as i32)
+}
+
 /// Sample standard deviation with denominator `n - 1`; `None` for `n < 2`.
 ///
 /// # Formula
@@ -370,6 +476,62 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// The quotient rounded once: what a double division gives where it is exact in
+        /// its operands (both below 2^53), and the same for the operands scaled up alike.
+        #[test]
+        fn ratio_is_the_quotient_rounded_once(
+            num in 0u64..(1 << 53),
+            den in 1u64..(1 << 53),
+            up in 0u32..19,
+            more in 0u32..75,
+        ) {
+            let expected = num as f64 / den as f64;
+            prop_assert_eq!(ratio(u128::from(num), u128::from(den)).to_bits(), expected.to_bits());
+            // Both scaled alike (up to the largest denominators it takes), and the
+            // numerator alone (the quotient scaled by a power of two, exactly).
+            let scaled = ratio(u128::from(num) << up, u128::from(den) << up);
+            prop_assert_eq!(scaled.to_bits(), expected.to_bits());
+            let larger = ratio(u128::from(num) << more, u128::from(den));
+            prop_assert_eq!(larger.to_bits(), (expected * 2f64.powi(more as i32)).to_bits());
+        }
+
+        /// Exact sums give the two-pass mean and variance (to 1e-9: the two-pass ones lose
+        /// digits where large values cancel, as ±524,287.5 here), whatever the order of the
+        /// values, and the sums of two parts add up to those of the whole.
+        #[test]
+        fn tenth_sums_give_the_moments(
+            x in prop::collection::vec(prop_oneof![
+                (0i32..=100).prop_map(|k| f64::from(k) / 10.0),
+                (-200i32..=200).prop_map(f64::from),
+                Just(524_287.9), Just(-524_287.5),
+            ], 0..300),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let sums = |x: &[f64]| {
+                let mut s = TenthSums::default();
+                for &v in x {
+                    s.add(TenthSums::tenths(v).unwrap_or(i64::MAX / 4));
+                }
+                s
+            };
+            let whole = sums(&x);
+            let at = if x.is_empty() { 0 } else { cut.index(x.len()) };
+            let mut parts = sums(&x[..at]);
+            parts.merge(&sums(&x[at..]));
+            prop_assert_eq!(parts, whole);
+            let mut reversed = x.clone();
+            reversed.reverse();
+            prop_assert_eq!(sums(&reversed), whole);
+            let (exact, two_pass) = (whole.moments(), moments(&x));
+            prop_assert_eq!(exact.n, two_pass.n);
+            let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+                (a, b) => a.is_none() && b.is_none(),
+            };
+            prop_assert!(close(exact.mean, two_pass.mean), "{:?} {:?}", exact, two_pass);
+            prop_assert!(close(exact.var, two_pass.var), "{:?} {:?}", exact, two_pass);
+        }
+
         /// Counting few distinct values gives the very bits a sort gives: halves (both
         /// zeros, up to and past the table's ±256), other values, past 256 distinct values
         /// (where it sorts), infinities and NaNs.
@@ -396,6 +558,32 @@ mod tests {
                 prop_assert_eq!(bits(&sorted), bits(&expected));
             }
         }
+    }
+
+    #[test]
+    fn tenth_sums_take_numbers_of_tenths_only() {
+        assert_eq!(TenthSums::tenths(3.5), Some(35));
+        assert_eq!(TenthSums::tenths(6.3), Some(63));
+        assert_eq!(TenthSums::tenths(-2.0), Some(-20));
+        assert_eq!(
+            TenthSums::tenths(0.1 + 0.2),
+            None,
+            "0.30000000000000004 is not 0.3"
+        );
+        assert_eq!(TenthSums::tenths(0.0), Some(0));
+        assert_eq!(TenthSums::tenths(-0.0), Some(0));
+        for x in [0.25, 6.35, f64::NAN, f64::INFINITY, 524_288.0, -524_288.0] {
+            assert_eq!(TenthSums::tenths(x), None, "{x}");
+        }
+        // Known moments: 0.1, 0.2, 0.4 (mean 7/30, variance 7/300); one value has none.
+        let mut s = TenthSums::default();
+        [1, 2, 4].into_iter().for_each(|t| s.add(t));
+        assert_eq!(s.moments().mean, Some(7.0 / 30.0));
+        assert_eq!(s.moments().var, Some(7.0 / 300.0));
+        let mut one = TenthSums::default();
+        one.add(-15);
+        assert_eq!((one.moments().mean, one.moments().var), (Some(-1.5), None));
+        assert_eq!(TenthSums::default().moments().mean, None);
     }
 
     #[test]
