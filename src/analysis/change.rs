@@ -82,7 +82,7 @@ fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<Chan
     }
     counts.clear();
     let mut all = Sums::default();
-    for &c in members {
+    for c in members.iter() {
         let d = c.change();
         change.push(d);
         baseline.push(c.baseline);
@@ -115,7 +115,7 @@ fn group_rows(g: &Groups, i: usize, top: u32, scratch: &mut Scratch) -> Vec<Chan
     let starts = at.clone();
     sums.clear();
     sums.resize(counts.len(), Sums::default());
-    for &c in members {
+    for c in members.iter() {
         let k = received(c);
         let [i, j] = &mut at[k];
         let d = c.change();

@@ -91,7 +91,9 @@ pub struct Groups<'a> {
     pub outcome: Outcome,
     pub kind: &'static str,
     pub instrument: String,
-    pub groups: Vec<(String, Vec<&'a CourseOutcome>)>,
+    /// Each group's courses: slices of the outcome's courses, which lie condition by
+    /// condition ([`condition_major`]).
+    pub groups: Vec<(String, &'a [CourseOutcome])>,
 }
 
 impl Groups<'_> {
@@ -197,7 +199,9 @@ pub fn condition_sizes(o: &OutcomeCourses, conditions: &[String]) -> Vec<usize> 
     sizes
 }
 
-/// Splits each outcome's courses by condition (conditions with at least one course).
+/// Splits each outcome's courses by condition (conditions with at least one course). The
+/// courses must lie condition by condition ([`condition_major`]): each condition's are then a
+/// slice of them, and "all"'s are every one.
 pub fn group<'a>(
     outcomes: &'a [OutcomeCourses],
     conditions: &[String],
@@ -206,23 +210,23 @@ pub fn group<'a>(
     outcomes
         .iter()
         .map(|o| {
-            // Each condition's courses, in course order, from one walk (counted first, so
-            // that each list is allocated once at its size).
+            debug_assert!(
+                (o.courses).is_sorted_by_key(|c| (c.condition as usize).min(conditions.len()))
+            );
             let sizes = condition_sizes(o, conditions);
-            let mut members: Vec<Vec<&CourseOutcome>> =
-                sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
-            for x in &o.courses {
-                if let Some(m) = members.get_mut(x.condition as usize) {
-                    m.push(x);
-                }
-            }
             // An outcome no course is analysed for (every one without a baseline or a
             // follow-up) has no groups, and so no rows in any table.
             let mut groups = Vec::new();
             if !o.courses.is_empty() {
-                groups.push((ALL.to_string(), o.courses.iter().collect::<Vec<_>>()));
+                groups.push((ALL.to_string(), &o.courses[..]));
             }
-            groups.extend((conditions.iter().cloned().zip(members)).filter(|(_, m)| !m.is_empty()));
+            let mut start = 0;
+            for (condition, &n) in conditions.iter().zip(&sizes) {
+                if n > 0 {
+                    groups.push((condition.clone(), &o.courses[start..start + n]));
+                }
+                start += n;
+            }
             Groups {
                 outcome: o.outcome,
                 kind: o.outcome.kind(),

@@ -149,7 +149,7 @@ fn row(v: &Validated, groups: &[Groups], name: &str, courses: &Courses) -> Table
                 .groups
                 .iter()
                 .find(|(c, _)| c == name)
-                .map(|(_, m)| m.as_slice())
+                .map(|(_, m)| *m)
                 .unwrap_or(&[]);
             let x: Vec<f64> = members.iter().map(|c| c.baseline).collect();
             let m = describe::moments(&x);
