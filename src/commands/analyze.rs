@@ -27,7 +27,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut data = ingest::read(&args.input.files, &settings)?;
     let v = {
         let _progress = output::Progress::start(data.progress());
-        validate::validate(&mut data, &settings)?
+        validate::validate_records(&mut data, &settings)?
     };
     time.phase("validate");
     let ids: Vec<String> = v
@@ -36,17 +36,24 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         .filter(|f| f.reason == Reason::Identifier)
         .map(findings::line)
         .collect();
+    let errors = v
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    // A file read in parts is still being hashed on another core. The analyses start
+    // meanwhile, and the hashes are awaited before anything is said or written: a file that
+    // changed while it was read, or the same file given twice, stops the run as before.
+    let stops = !ids.is_empty() || (settings.strict && errors > 0);
+    if stops {
+        data.settle()?;
+    }
     if !ids.is_empty() {
         return Err(Error::InvalidData(format!(
             "the input does not look de-identified; nothing was analysed:\n{}",
             ids.join("\n")
         )));
     }
-    let errors = v
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
     if settings.strict && errors > 0 {
         eprint!("{}", findings::text(&v));
         let e = Error::InvalidData(format!(
@@ -65,36 +72,40 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         })?;
         return Ok(ExitCode::from(e.exit_code()));
     }
-    if !v.findings.is_empty() && std::io::stderr().is_terminal() {
-        eprintln!(
-            "prolo: {} finding(s) ({} errors); excluded rows, courses and values are counted in the cohort flow. `prolo validate` lists them.",
-            v.findings.len(),
-            errors
-        );
-    }
-    // An empty report is a result, but not one to leave unsaid, terminal or not.
-    if v.records_read == 0 {
-        eprintln!(
-            "prolo: warning: the input holds no records (a header alone); every table is empty"
-        );
-    } else if v.courses.is_empty() {
-        eprintln!(
-            "prolo: warning: no course is valid (every course read was excluded), so every analysis is empty; `prolo validate` says why"
-        );
-    }
+    let (findings_n, records_read, no_course) =
+        (v.findings.len(), v.records_read, v.courses.is_empty());
     let inputs: Vec<InputInfo> = data
         .inputs
         .iter()
         .zip(&v.records_per_input)
         .map(|(i, &records)| InputInfo {
             path: i.path.clone(),
-            sha256: i.sha256.clone(),
+            sha256: String::new(),
             format: i.format,
             records: Some(records),
         })
         .collect();
+    let mut summary = analysis::run(v, inputs, &settings);
+    data.settle()?;
+    for (info, input) in summary.inputs.iter_mut().zip(&data.inputs) {
+        info.sha256.clone_from(&input.sha256);
+    }
     drop(data);
-    let summary = analysis::run(v, inputs, &settings);
+    if findings_n > 0 && std::io::stderr().is_terminal() {
+        eprintln!(
+            "prolo: {findings_n} finding(s) ({errors} errors); excluded rows, courses and values are counted in the cohort flow. `prolo validate` lists them."
+        );
+    }
+    // An empty report is a result, but not one to leave unsaid, terminal or not.
+    if records_read == 0 {
+        eprintln!(
+            "prolo: warning: the input holds no records (a header alone); every table is empty"
+        );
+    } else if no_course {
+        eprintln!(
+            "prolo: warning: no course is valid (every course read was excluded), so every analysis is empty; `prolo validate` says why"
+        );
+    }
     time.phase("analyses");
     match (&args.out, args.format) {
         (Some(dir), _) => {
