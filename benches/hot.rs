@@ -2,14 +2,15 @@
 //!
 //! - `read/100k_courses`: the CSV read alone (`Dataset::for_each_record` into a
 //!   sink that only counts): lines cut at their separators, fields trimmed, in two
-//!   parts at once as a large file is read (`settings.parts = 2`), then the file's
-//!   SHA-256, awaited (`settle`; with nothing else to do, it follows the parts).
+//!   parts at once as a large file is read (`settings.parts = 2`), and the file's
+//!   SHA-256, started by the first part to finish and awaited (`settle`).
 //!   The synthetic data set is 100,000 courses (`synth::write_csv`, seed 1, about
 //!   450,000 rows).
 //! - `validate/100k_courses`: the same read with every record checked and the
 //!   courses put in order (`validate::validate`; the SHA-256 is computed while the
-//!   courses are put in order, so the difference from `read` is not the cost of
-//!   the checks alone). Both include freeing what they made.
+//!   second part is read and the courses are put in order, so the difference from
+//!   `read` is not the cost of the checks alone). Both include freeing what they
+//!   made.
 //! - `derive/100k_courses`: per-course derivation (`courses::derive`) of the same
 //!   data set, read and validated once; each iteration gets a freshly validated
 //!   copy, made outside the timed part, because `derive` records exclusions in it.

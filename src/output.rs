@@ -159,7 +159,9 @@ fn fill(tmp: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
             .map_err(|e| Error::io(&path, e))
     };
     // Each file written and flushed to the disk on every core (the waits for the disk
-    // overlap), the first failure in the files' order reported; the marker last.
+    // overlap), the first failure in the files' order reported (the folders are made first,
+    // and after a failure the other files are still written: the folder is removed whole);
+    // the marker last.
     let written: Vec<Result<()>> = files.par_iter().map(write).collect();
     written.into_iter().collect::<Result<()>>()?;
     marker.iter().try_for_each(write)

@@ -99,8 +99,13 @@ pub struct Dataset {
     hashing: Vec<(usize, HashThread)>,
 }
 
-/// The thread computing a file's SHA-256 and length.
-type HashThread = std::thread::JoinHandle<std::io::Result<(String, u64)>>;
+/// The thread computing a file's SHA-256 and length, and reading its metadata as soon as it
+/// is done (to notice that the file changed while it was read, however long the analyses
+/// take before the hash is awaited).
+type HashThread = std::thread::JoinHandle<std::io::Result<Hashed>>;
+
+/// What a [`HashThread`] found.
+type Hashed = (String, u64, std::io::Result<std::fs::Metadata>);
 
 /// A file as it was when opened, to notice that it changed while it was read.
 #[derive(Debug, Clone, PartialEq)]
@@ -443,17 +448,18 @@ impl Dataset {
     }
 
     /// Waits for the SHA-256 of the files read in parts, and fails if one of them changed
-    /// while it was read (the hash reads the file again after the parts).
+    /// while it was read (the hash reads the file again, from when the first part is done;
+    /// the file's metadata is compared as the hash left it).
     pub fn settle(&mut self) -> Result<()> {
         for (index, hashing) in std::mem::take(&mut self.hashing) {
             let path = &self.inputs[index].path;
-            let (sha256, bytes) = hashing
+            let (sha256, bytes, after) = hashing
                 .join()
                 .map_err(|_| Error::Runtime(format!("{path}: the hashing thread stopped")))?
                 .map_err(|e| Error::io(path, e))?;
             self.inputs[index].sha256 = sha256;
             self.inputs[index].bytes_read = bytes;
-            self.unchanged(index, true)?;
+            self.unchanged_as(index, true, after)?;
         }
         for (i, later) in self.inputs.iter().enumerate() {
             let same = |e: &&Input| !e.sha256.is_empty() && e.sha256 == later.sha256;
@@ -477,6 +483,16 @@ impl Dataset {
     /// deleted or replaced (and, once `read` to the end, when fewer or more bytes were read
     /// than it held). What was read may then be neither the old file nor the new one.
     fn unchanged(&self, index: usize, read: bool) -> Result<()> {
+        self.unchanged_as(index, read, std::fs::metadata(&self.inputs[index].path))
+    }
+
+    /// [`Dataset::unchanged`], the file's metadata being `now`.
+    fn unchanged_as(
+        &self,
+        index: usize,
+        read: bool,
+        now: std::io::Result<std::fs::Metadata>,
+    ) -> Result<()> {
         let Some(Some(before)) = self.opened.get(index) else {
             return Ok(());
         };
@@ -487,7 +503,7 @@ impl Dataset {
                 "{path}: {what} while it was read; nothing was analysed. Wait until the file is complete (or copy it) and run again"
             )))
         };
-        let now = match std::fs::metadata(path) {
+        let now = match now {
             Ok(meta) => FileState::of(&meta),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return changed("the file was deleted or moved".into());
