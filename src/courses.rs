@@ -157,14 +157,12 @@ fn derive_in_blocks(
     block: usize,
     sums: bool,
 ) -> (Vec<OutcomeCourses>, Vec<Tally>, LeftOut) {
-    let (measured, tenths) = measured(v, settings);
+    let (measured, tenths) = measured(v, settings, sums);
     let outcomes = outcomes(&measured);
     let summed: Vec<bool> = (outcomes.iter())
-        .map(|o| {
-            sums && match *o {
-                Outcome::Pain => tenths.pain,
-                Outcome::Function(i) => tenths.function[usize::from(i)],
-            }
+        .map(|o| match *o {
+            Outcome::Pain => tenths.pain,
+            Outcome::Function(i) => tenths.function[usize::from(i)],
         })
         .collect();
     let mut records = std::mem::take(&mut v.records);
@@ -194,7 +192,7 @@ fn derive_in_blocks(
 /// [`derive`] does, without keeping the outcomes or taking `v`'s encounters (what `validate`
 /// needs: the outcomes are derived and only counted).
 pub fn left_out(v: &mut Validated, settings: &Settings) -> LeftOut {
-    let (measured, _) = measured(v, settings);
+    let (measured, _) = measured(v, settings, false);
     let n = v.courses.len();
     let mid = n / 2;
     let split = v.courses.get(mid).map_or(v.records.len(), |c| c.start);
@@ -339,22 +337,24 @@ struct Tenths {
     function: Vec<bool>,
 }
 
-/// The courses each function instrument was measured in, and whether each outcome's scores
-/// are all numbers of tenths (the two halves of the courses on two threads).
-fn measured(v: &Validated, settings: &Settings) -> (Vec<Vec<u32>>, Tenths) {
+/// The courses each function instrument was measured in, and (with `sums`) whether each
+/// outcome's scores are all numbers of tenths; without, every outcome is said not to be
+/// (the two halves of the courses on two threads).
+fn measured(v: &Validated, settings: &Settings, sums: bool) -> (Vec<Vec<u32>>, Tenths) {
     let of = |courses: std::ops::Range<usize>| {
         let mut measured: Vec<Vec<u32>> = vec![Vec::new(); settings.instruments.len()];
         let mut tenths = Tenths {
-            pain: true,
-            function: vec![true; settings.instruments.len()],
+            pain: sums,
+            function: vec![sums; settings.instruments.len()],
         };
+        let is_tenths = |x: f64| sums && TenthSums::tenths(x).is_some();
         for index in courses {
             let course = &v.courses[index];
             for e in &v.records[course.start..course.end] {
-                tenths.pain &= e.pain.is_nan() || TenthSums::tenths(e.pain).is_some();
+                tenths.pain &= e.pain.is_nan() || is_tenths(e.pain);
                 if !e.function.is_nan() {
                     let i = e.instrument as usize;
-                    tenths.function[i] &= TenthSums::tenths(e.function).is_some();
+                    tenths.function[i] &= is_tenths(e.function);
                     let m = &mut measured[i];
                     if m.last() != Some(&(index as u32)) {
                         m.push(index as u32);
@@ -415,38 +415,33 @@ fn derive_some(
     let n = all.len();
     let rows = |c: usize| all[c].end - all[c].start;
     // Each outcome's courses below and from `mid`, and their rows.
-    let plans: Vec<Plan> = outcomes
-        .iter()
-        .map(|&outcome| match outcome {
-            Outcome::Pain => Plan {
-                outcome,
-                which: None,
-                split: mid,
-                courses: n,
-                rows: [(0..mid).map(rows).sum(), (mid..n).map(rows).sum()],
-                summed: false,
-            },
-            Outcome::Function(i) => {
-                let which = &measured[i as usize];
-                let split = which.partition_point(|&c| (c as usize) < mid);
-                let (a, b) = which.split_at(split);
-                let of = |w: &[u32]| w.iter().map(|&c| rows(c as usize)).sum();
-                Plan {
-                    outcome,
-                    which: Some(which),
-                    split,
-                    courses: which.len(),
-                    rows: [of(a), of(b)],
-                    summed: false,
+    let plans: Vec<Plan> = (outcomes.iter().enumerate())
+        .map(|(o, &outcome)| {
+            let (which, split, courses, rows) = match outcome {
+                Outcome::Pain => (
+                    None,
+                    mid,
+                    n,
+                    [(0..mid).map(rows).sum(), (mid..n).map(rows).sum()],
+                ),
+                Outcome::Function(i) => {
+                    let which = &measured[i as usize];
+                    let split = which.partition_point(|&c| (c as usize) < mid);
+                    let (a, b) = which.split_at(split);
+                    let of = |w: &[u32]| w.iter().map(|&c| rows(c as usize)).sum();
+                    (Some(&which[..]), split, which.len(), [of(a), of(b)])
                 }
+            };
+            let summed = summed.get(o) == Some(&true);
+            Plan {
+                outcome,
+                which,
+                split,
+                courses,
+                // A summed trajectory holds no points: no room for them.
+                rows: if summed { [0, 0] } else { rows },
+                summed,
             }
-        })
-        .zip(summed.iter().copied().chain(std::iter::repeat(false)))
-        .map(|(plan, summed)| Plan {
-            // A summed trajectory holds no points: no room for them.
-            rows: if summed { [0, 0] } else { plan.rows },
-            summed,
-            ..plan
         })
         .collect();
     let mut buffers: Vec<(Vec<CourseOutcome>, Points)> = (plans.iter())
