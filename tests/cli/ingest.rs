@@ -193,6 +193,108 @@ fn parquet_findings_in_later_row_groups_name_the_lines_of_the_csv() {
     }
 }
 
+/// A row group decoded in slices (a few rows at a time, one or three parts, a part's share
+/// ending inside a group) reads as the CSV file does: the same records, courses and
+/// findings, each finding on its CSV line.
+#[test]
+fn parquet_row_groups_read_in_slices_read_like_the_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let datasets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets");
+    let read = |path: &Path, parts: Option<usize>, slice: Option<usize>| {
+        let settings = prolo::config::Settings {
+            parts,
+            parquet_slice: slice,
+            ..Default::default()
+        };
+        let path = path.to_str().unwrap().to_string();
+        let mut data = prolo::ingest::read(&[path], &settings).unwrap();
+        let v = prolo::validate::validate(&mut data, &settings).unwrap();
+        let mut findings = serde_json::to_value(&v.findings).unwrap();
+        for f in findings.as_array_mut().unwrap() {
+            f.as_object_mut().unwrap().remove("file");
+        }
+        (v.records_read, v.courses_read, v.courses.len(), findings)
+    };
+    // Defects, every column as text; synthetic records, numbers as numbers.
+    let synth = dir.path().join("synth.csv");
+    prolo()
+        .args(["synth", "--courses", "200", "--seed", "5", "--out"])
+        .arg(&synth)
+        .assert()
+        .success();
+    for (csv, typed) in [(datasets.join("sample_defects.csv"), false), (synth, true)] {
+        let name = csv.file_stem().unwrap().to_str().unwrap().to_string();
+        let pq = dir.path().join(format!("{name}.parquet"));
+        assert!(parquet_of(&csv, &pq, typed).height() > 600);
+        let want = read(&csv, Some(1), None);
+        assert!(
+            typed || want.3.as_array().unwrap().len() > 10,
+            "{:?}",
+            want.3
+        );
+        for parts in [Some(1), Some(3)] {
+            for slice in [Some(1), Some(7), Some(49), None] {
+                let got = read(&pq, parts, slice);
+                assert_eq!(got, want, "{name}: {parts:?} parts, slices {slice:?}");
+            }
+        }
+    }
+}
+
+/// A row group claiming more rows than its columns hold values is a damaged file, named as
+/// such before anything is decoded (polars gave the slice the height claimed and the read
+/// ended in a "data engine" error, exit 1, or, in a debug build, a panic).
+#[test]
+fn a_parquet_row_group_claiming_more_rows_than_its_columns_hold_is_invalid_data() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/sample.csv");
+    let path = dir.path().join("short.parquet");
+    parquet_of(&csv, &path, false);
+    let mut reader = ParquetReader::new(std::fs::File::open(&path).unwrap());
+    let groups: Vec<usize> = (reader.get_metadata().unwrap().row_groups.iter())
+        .map(|g| g.num_rows())
+        .collect();
+    assert!(groups.len() > 20, "{groups:?}");
+    let last = *groups.last().unwrap();
+    // The last row group's num_rows, an i64 field following the one before it (header 0x16,
+    // then its zigzag varint): the last such bytes of the footer, after its columns'
+    // num_values, which are the same bytes.
+    let varint = |v: usize| {
+        let (mut z, mut bytes) = (2 * v as u64, vec![0x16]);
+        while z >= 0x80 {
+            bytes.push(0x80 | (z & 0x7f) as u8);
+            z >>= 7;
+        }
+        bytes.push(z as u8);
+        bytes
+    };
+    let mut raw = std::fs::read(&path).unwrap();
+    let n = raw.len();
+    let footer = u32::from_le_bytes(raw[n - 8..n - 4].try_into().unwrap()) as usize;
+    let (old, new) = (varint(last), varint(last + 1));
+    assert_eq!(old.len(), new.len());
+    let at = (n - 8 - footer..n - 8 - old.len())
+        .rev()
+        .find(|&i| raw[i..i + old.len()] == old[..])
+        .expect("the last row group's num_rows");
+    raw[at..at + new.len()].copy_from_slice(&new);
+    std::fs::write(&path, raw).unwrap();
+    for command in ["validate", "analyze"] {
+        let out = prolo().arg(command).arg(&path).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains(&format!(
+                "cannot be read as Parquet: column \"patient_id\" in row group {} claims {last} values where the row group has {} rows; the file is damaged",
+                groups.len(),
+                last + 1,
+            )),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn config_maps_columns_and_adds_instruments() {
     let dir = tempfile::tempdir().unwrap();
