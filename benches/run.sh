@@ -262,6 +262,10 @@ for n in "${SIZE_LIST[@]}"; do
     fi
     if [[ $HAVE_POLARS == 1 ]]; then
         measure polars-read "$n" "0" -- "$PY" "$PEERS/polars_read.py" "$csv" || true
+        measure polars-read-parquet "$n" "0" -- "$PY" "$PEERS/polars_read.py" "$parquet" || true
+        if [[ -s "$typed" ]]; then
+            measure polars-read-typed-parquet "$n" "0" -- "$PY" "$PEERS/polars_read.py" "$typed" || true
+        fi
     fi
     if [[ $HAVE_DUCKDB == 1 ]]; then
         measure duckdb-change "$n" "0" -- "$PY" "$PEERS/duckdb_change.py" "$csv" || true
