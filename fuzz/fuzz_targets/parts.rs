@@ -1,14 +1,16 @@
 //! Arbitrary bytes as a file on disk, read in 2–4 parts at once (the first byte chooses how
 //! many) and in one piece: validation must find exactly the same (differential: the parts'
 //! own line splitter, the cuts, the joins of course keys and rows against the `csv` crate's
-//! one-piece read).
+//! one-piece read). A Parquet file's row groups are read in parts in slices of 1–5 rows (the
+//! first byte again) against whole groups in one piece.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fn findings(path: &str, parts: usize) -> String {
+fn findings(path: &str, parts: usize, slice: Option<usize>) -> String {
     let mut settings = prolo::config::Settings::default();
     settings.parts = Some(parts);
+    settings.parquet_slice = slice;
     let found = prolo::ingest::read(&[path.to_string()], &settings).and_then(|mut d| {
         let mut v = prolo::validate::validate(&mut d, &settings)?;
         let (_, _, left) = prolo::courses::derive(&mut v, &settings);
@@ -33,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let path = dir.join("in.csv");
     std::fs::write(&path, rest).expect("temporary file");
     let path = path.to_string_lossy().into_owned();
-    let one = findings(&path, 1);
-    let parts = findings(&path, 2 + usize::from(k % 3));
+    let one = findings(&path, 1, None);
+    let parts = findings(&path, 2 + usize::from(k % 3), Some(1 + usize::from(k / 3 % 5)));
     assert_eq!(one, parts, "parts and one piece differ");
 });

@@ -28,10 +28,10 @@ const CHUNK: usize = 1 << 16;
 /// and its trim threshold, 32 MiB: `crate::memory`), and the next slice reuses that memory.
 /// A whole row group of 560,000 rows (what `prolo synth` writes; pyarrow writes up to
 /// 1,048,576) took a fresh mapping for each of its columns, faulted in a page at a time and
-/// given back after: at 2,000,000 courses 552,000 page faults against 124,000, and `analyze`
-/// 2.21 → 1.79 s (README, Performance). Slicing also lets a file of few, large groups be read
+/// given back after: at 2,000,000 courses 553,000 page faults against 127,000, and `analyze`
+/// 2.11 → 1.70 s (README, Performance). Slicing also lets a file of few, large groups be read
 /// on every core. Slices much smaller cost more than they save: a page that spans several
-/// slices is decompressed for each.
+/// slices is decompressed for each, and a column's dictionary decoded for each.
 const SLICE: usize = 1 << 17;
 
 /// A Parquet file, opened.
