@@ -581,16 +581,25 @@ pub(super) fn check_pages(
     Ok(())
 }
 
+/// A row group is cut into at most this many slices (unless the slice is set): each slice
+/// decodes the group's dictionaries again. A file written as one row group of 8.9 million
+/// rows (older pyarrow wrote a table as one group), its dictionary of 2 million patient_ids
+/// among them, took 3.26 s in slices of 131,072 rows against 2.36 s in slices of 1,048,576
+/// (peak 590 against 767 MiB; rotated runs); in eighths, 1.97 s and 910 MiB, against 3.23 s
+/// and 2,128 MiB decoded whole.
+const MAX_SLICES: usize = 8;
+
 /// (row group, first row in the group, rows) of each slice of `groups` (the (first row,
 /// rows) of each row group), in the file's order: each group cut into runs of `most` rows
-/// (at least one).
-fn slices(groups: &[(usize, usize)], most: usize) -> Vec<(usize, usize, usize)> {
-    let most = most.max(1);
+/// (at least one), or when `most` is None, of [`SLICE`] rows or an eighth of the group
+/// ([`MAX_SLICES`]), whichever is more.
+fn slices(groups: &[(usize, usize)], most: Option<usize>) -> Vec<(usize, usize, usize)> {
     (groups.iter().enumerate())
         .flat_map(|(g, &(_, rows))| {
+            let step = most.unwrap_or(SLICE.max(rows.div_ceil(MAX_SLICES))).max(1);
             (0..rows)
-                .step_by(most)
-                .map(move |at| (g, at, most.min(rows - at)))
+                .step_by(step)
+                .map(move |at| (g, at, step.min(rows - at)))
         })
         .collect()
 }
@@ -604,7 +613,7 @@ pub(super) fn stream(
     sink: &mut impl Sink,
 ) -> Result<()> {
     let rows = (src.groups.iter().map(|g| g.1)).fold(0usize, usize::saturating_add);
-    let slices = slices(&src.groups, settings.parquet_slice.unwrap_or(SLICE));
+    let slices = slices(&src.groups, settings.parquet_slice);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = (settings.parts).unwrap_or(cores).min(slices.len()).max(1);
     // The file's first row of a slice.
@@ -865,7 +874,7 @@ fn feed(index: usize, frame: &DataFrame, first: usize, sink: &mut impl Sink) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::{check_footer, slices};
+    use super::{check_footer, slices, SLICE};
 
     /// Slices cut every row group into runs of at most the rows asked for, in the file's
     /// order, every row in exactly one; a group never shares a slice with another.
@@ -873,7 +882,7 @@ mod tests {
     fn slices_cover_every_row_once_in_order() {
         let groups = [(0, 5), (5, 0), (5, 3), (8, 7)];
         assert_eq!(
-            slices(&groups, 3),
+            slices(&groups, Some(3)),
             [
                 (0, 0, 3),
                 (0, 3, 2),
@@ -883,12 +892,35 @@ mod tests {
                 (3, 6, 1)
             ]
         );
-        assert_eq!(slices(&groups, 100), [(0, 0, 5), (2, 0, 3), (3, 0, 7)]);
+        assert_eq!(
+            slices(&groups, Some(100)),
+            [(0, 0, 5), (2, 0, 3), (3, 0, 7)]
+        );
+        assert_eq!(slices(&groups, None), [(0, 0, 5), (2, 0, 3), (3, 0, 7)]);
         // Zero rows a slice is read as one.
-        assert_eq!(slices(&[(0, 2)], 0), [(0, 0, 1), (0, 1, 1)]);
+        assert_eq!(slices(&[(0, 2)], Some(0)), [(0, 0, 1), (0, 1, 1)]);
+        // By default, SLICE rows, or an eighth of a larger group.
+        let big = [(0, SLICE + 1), (SLICE + 1, 8 * SLICE + 9)];
+        let cut: Vec<usize> = slices(&big, None).iter().map(|s| s.2).collect();
+        let eighth = SLICE + 2;
+        assert_eq!(
+            cut,
+            [
+                SLICE,
+                1,
+                eighth,
+                eighth,
+                eighth,
+                eighth,
+                eighth,
+                eighth,
+                eighth,
+                8 * SLICE + 9 - 7 * eighth
+            ]
+        );
         for most in 1..10 {
             let mut next = 0;
-            for (g, at, rows) in slices(&groups, most) {
+            for (g, at, rows) in slices(&groups, Some(most)) {
                 assert!(rows >= 1 && rows <= most && at + rows <= groups[g].1);
                 assert_eq!(groups[g].0 + at, next, "in order, none missed ({most})");
                 next += rows;
