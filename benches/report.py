@@ -117,7 +117,7 @@ def main():
                     continue
                 value = a[2] * 1024 * 1024 / int(datasets[size][2])
             if target is None:
-                ratio_lines.append(f"| {fmt_size(size)} | {label} | {value:.2f} | none (the reading floor, for comparison) |")
+                ratio_lines.append(f"| {fmt_size(size)} | {label} | {value:.2f} | none (polars' read-only ratio, for comparison) |")
                 continue
             met = {">=": value >= target, "<=": value <= target, "<": value < target}[better]
             verdict = "met" if met else "missed"

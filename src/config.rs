@@ -27,8 +27,8 @@ pub struct Settings {
     pub memory_limit: Option<u64>,
     /// Parts a large file is read in at once; None: one per core for large files.
     pub parts: Option<usize>,
-    /// Rows of a Parquet row group decoded at a time; None: 131,072 (`ingest::frame`). Tests
-    /// set it small to cut small files' row groups into slices.
+    /// Rows of a Parquet row group decoded at a time; None: 131,072, or an eighth of a larger
+    /// group (`ingest::frame`). Tests set it small to cut small files' row groups into slices.
     pub parquet_slice: Option<usize>,
     /// The config file read, if any, and the SHA-256 of its bytes (provenance).
     pub config_file: Option<ConfigFileInfo>,

@@ -6,7 +6,8 @@ Usage: polars_read.py FILE.csv | FILE.parquet
 Scores are read as floats (a score may be 4.5 after the first rows that
 polars samples to infer types); everything else is inferred. Given a Parquet
 file, polars reads it (every column, as stored) and nothing else: the suite
-compares the two reads, the reading floor of issue 6's Parquet target.
+compares the two reads: about the most issue 6's Parquet target could ask
+of a tool that reads either format and nothing else.
 """
 
 import sys

@@ -1,7 +1,8 @@
 //! Records of a Parquet file, read a slice of a row group at a time, in parts at once.
 //!
 //! Opening reads the file's metadata and first rows only. Streaming cuts the row groups into
-//! slices of at most [`SLICE`] rows and gives each core a run of them; a slice is decoded
+//! slices of [`SLICE`] rows, or an eighth of a larger group ([`MAX_SLICES`]), and gives each
+//! core a run of them; a slice is decoded
 //! (only the columns used), cast to text a chunk at a time (so that `validate` sees the
 //! values as text, as from a CSV file) and fed to the part's fork of the sink; the forks are
 //! joined back in row order. At no time is the whole file held decoded.
@@ -22,7 +23,8 @@ use crate::schema::FIELDS;
 /// Rows cast to text at a time.
 const CHUNK: usize = 1 << 16;
 
-/// Rows decoded at a time (131,072). A decoded column takes 16 bytes a row as text and 8 as
+/// Rows decoded at a time (131,072), unless a row group of more than 1,048,576 rows is cut
+/// into eighths ([`MAX_SLICES`]). A decoded column takes 16 bytes a row as text and 8 as
 /// numbers, so a slice of all twelve fields is at most 24 MiB, each column 2 MiB: glibc serves
 /// them from a heap and keeps them when they are let go of (below its mmap threshold, 8 MiB,
 /// and its trim threshold, 32 MiB: `crate::memory`), and the next slice reuses that memory.
@@ -544,16 +546,15 @@ pub(super) fn check_pages(
         }
         for column in group.parquet_columns() {
             let name = column.descriptor().path_in_schema.join(".");
-            // A flat column holds a value (or a null) for each row; a nested one may hold
-            // more values than rows.
-            let flat = column.descriptor().path_in_schema.len() == 1;
-            let cap = if flat { rows } else { most };
-            // The column chunk's count sizes the decoder's buffers too. A flat column short
-            // of its row group's rows would have the rows after its last value lost (every
-            // writer tried gives one value a row: pyarrow, pandas, polars, DuckDB,
-            // fastparquet).
+            // A nested column may hold more values than rows.
+            let cap = if column.descriptor().path_in_schema.len() == 1 {
+                rows
+            } else {
+                most
+            };
+            // The column chunk's count sizes the decoder's buffers too.
             let values = column.num_values();
-            if !(0..=cap as i64).contains(&values) || (flat && values != rows as i64) {
+            if !(0..=cap as i64).contains(&values) {
                 return Err(format!(
                     "column {name:?} in row group {} claims {values} values where the row group has {rows} rows; the file is damaged; expected a complete Parquet file",
                     g + 1
@@ -575,6 +576,31 @@ pub(super) fn check_pages(
                         ));
                     }
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every column a field reads holds a value (or a null) for each row of each row
+/// group, as Parquet defines for a column that is neither nested nor repeated (every writer
+/// tried counts so: pyarrow, pandas, polars, DuckDB, fastparquet). Polars reads a column
+/// chunk's values up to the count it claims and gives a slice the rows the group claims, so a
+/// column claiming fewer would have the group's last rows lost; its release build stopped on
+/// it with an engine error (exit 1). Columns no field reads are not checked.
+fn check_counts(path: &str, src: &ParquetSource) -> Result<()> {
+    for (g, group) in src.meta.row_groups.iter().enumerate() {
+        let rows = group.num_rows();
+        for column in group.parquet_columns() {
+            let d = column.descriptor();
+            let read = (src.plan.iter()).any(|(_, name)| d.path_in_schema == [name.as_str()]);
+            if read && d.descriptor.max_rep_level == 0 && column.num_values() != rows as i64 {
+                return Err(Error::InvalidData(format!(
+                    "{path}: cannot be read as Parquet: column {:?} in row group {} claims {} values where the row group has {rows} rows; the file is damaged; expected a complete Parquet file",
+                    d.path_in_schema.join("."),
+                    g + 1,
+                    column.num_values(),
+                )));
             }
         }
     }
@@ -612,6 +638,7 @@ pub(super) fn stream(
     settings: &Settings,
     sink: &mut impl Sink,
 ) -> Result<()> {
+    check_counts(path, src)?;
     let rows = (src.groups.iter().map(|g| g.1)).fold(0usize, usize::saturating_add);
     let slices = slices(&src.groups, settings.parquet_slice);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -710,16 +737,18 @@ fn decode(
             )));
         }
     }
-    // Polars gives the frame the slice's height even where a column holds fewer values (a
-    // row group claiming more rows than its columns hold): the rows missing would be lost.
+    // Polars gives the frame the slice's height even where a column decodes fewer values:
+    // the rows missing would be lost. (`check_counts` refuses a column that claims fewer;
+    // one whose pages hold fewer than it claims stopped polars' page reader in every case
+    // tried, so this is a guard, not a path known to be reached.)
     for (_, name) in &src.plan {
         let held = frame.column(name)?.len();
         if held != rows {
             return Err(Error::InvalidData(format!(
-                "{path}: cannot be read as Parquet: column {name:?} in row group {} holds {} values where the row group has {} rows; the file is damaged; expected a complete Parquet file",
+                "{path}: cannot be read as Parquet: column {name:?} in row group {} gives {held} values for its rows {} to {}; the file is damaged; expected a complete Parquet file",
                 g + 1,
-                at + held,
-                src.groups[g].1,
+                at + 1,
+                at + rows,
             )));
         }
     }
