@@ -76,6 +76,9 @@ pub fn parse_number(text: &str) -> Option<f64> {
     if (1..=15).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) {
         return Some(t.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')) as f64);
     }
+    if let Some(v) = plain_decimal(t) {
+        return Some(v);
+    }
     if t.is_empty()
         || !t
             .bytes()
@@ -85,6 +88,27 @@ pub fn parse_number(text: &str) -> Option<f64> {
     }
     t.parse::<f64>().ok().filter(|v| v.is_finite())
 }
+
+/// A number written as digits, a point and digits (`6.5`, `45.25`), at most 15 digits in all:
+/// the integer of its digits divided by the power of ten of its decimals. Both are exact
+/// doubles (below 2^53 and 10^22), and a division rounds its exact quotient once, so this is
+/// the double nearest the number, as `str::parse` gives it (Clinger's fast path), without
+/// its general parser (which took about 5 % of a run's processor time for the scores).
+/// None for any other form.
+fn plain_decimal(t: &str) -> Option<f64> {
+    let (int, frac) = t.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(int) && digits(frac) && int.len() + frac.len() <= 15) {
+        return None;
+    }
+    let n = (int.bytes().chain(frac.bytes())).fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    Some(n as f64 / POWERS_OF_TEN[frac.len()])
+}
+
+/// 10^0 to 10^15, each exact.
+const POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
 
 /// Parses a whole number (`3.0` is 3); None for fractions and for values beyond ±2^53.
 pub fn parse_whole(text: &str) -> Option<i64> {
@@ -443,6 +467,70 @@ mod tests {
         assert_eq!(parse_whole("3.0"), Some(3));
         assert_eq!(parse_whole("3.5"), None);
         assert_eq!(parse_whole("99999999999999999999"), None);
+    }
+
+    /// Plain decimals read by the fast path are the doubles `str::parse` gives, to the bit:
+    /// every number of up to 15 digits with 1 to 14 decimals tried (a generator's sample,
+    /// long runs of 9s and 0s, the largest and smallest), and every other form is left to
+    /// the general parser.
+    #[test]
+    fn plain_decimals_read_as_the_general_parser_reads_them() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut forms: Vec<String> = Vec::new();
+        for _ in 0..200_000 {
+            let total = 2 + (next() % 14) as usize;
+            let decimals = 1 + (next() % (total as u64 - 1)) as usize;
+            let digits: String = (0..total)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            forms.push(format!(
+                "{}.{}",
+                &digits[..total - decimals],
+                &digits[total - decimals..]
+            ));
+        }
+        for d in 1..15 {
+            forms.push(format!("{}.{}", "9".repeat(15 - d), "9".repeat(d)));
+            forms.push(format!("0.{}1", "0".repeat(d - 1)));
+            forms.push(format!("{}.{}", "1".repeat(15 - d), "5".repeat(d)));
+        }
+        forms.extend(
+            [
+                "6.5",
+                "0.1",
+                "0.3",
+                "7.0",
+                "00.50",
+                "45.25",
+                "1.7976931348623",
+            ]
+            .map(String::from),
+        );
+        for t in &forms {
+            let fast = plain_decimal(t).unwrap_or_else(|| panic!("{t} not read"));
+            assert_eq!(fast.to_bits(), t.parse::<f64>().unwrap().to_bits(), "{t}");
+            assert_eq!(parse_number(t), Some(fast));
+        }
+        for t in [
+            "",
+            ".",
+            "5.",
+            ".5",
+            "-0.5",
+            "+1.5",
+            "1.5e2",
+            "1.2.3",
+            "1234567890.123456",
+            "1,5",
+        ] {
+            assert_eq!(plain_decimal(t), None, "{t}");
+        }
     }
 
     #[test]
