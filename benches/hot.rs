@@ -11,6 +11,11 @@
 //!   second part is read and the courses are put in order, so the difference from
 //!   `read` is not the cost of the checks alone). Both include freeing what they
 //!   made.
+//! - `read_parquet/text_100k` and `read_parquet/typed_100k`: the same records read
+//!   from Parquet into the same counting sink, two parts at once: every column as
+//!   text (as `prolo synth` writes Parquet), and with the types polars infers from
+//!   the whole CSV (numbers as numbers, as users' files hold them), each in polars'
+//!   default row groups; row groups decoded in slices, values written as text.
 //! - `derive/100k_courses`: per-course derivation (`courses::derive`) of the same
 //!   data set, read and validated once; each iteration gets a freshly validated
 //!   copy, made outside the timed part, because `derive` records exclusions in it.
@@ -100,6 +105,15 @@ impl Sink for Count {
     }
 }
 
+/// Reads every record of `paths` into a [`Count`] and awaits the files' SHA-256.
+fn read_all(paths: &[String], settings: &Settings) -> (u64, u64) {
+    let mut data = ingest::read(paths, settings).expect("read the synthetic data");
+    let mut count = Count::default();
+    data.for_each_record(settings, &mut count).expect("records");
+    data.settle().expect("hash");
+    (count.0, count.1)
+}
+
 fn bench_read_validate(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temporary folder");
     let paths = synthetic_csv(&dir);
@@ -111,14 +125,7 @@ fn bench_read_validate(c: &mut Criterion) {
     let mut group = c.benchmark_group("read");
     group.sample_size(20);
     group.bench_function("100k_courses", |b| {
-        b.iter(|| {
-            let mut data = ingest::read(&paths, &settings).expect("read the synthetic CSV");
-            let mut count = Count::default();
-            data.for_each_record(&settings, &mut count)
-                .expect("records");
-            data.settle().expect("hash");
-            black_box((count.0, count.1))
-        })
+        b.iter(|| black_box(read_all(&paths, &settings)))
     });
     group.finish();
     let mut group = c.benchmark_group("validate");
@@ -129,6 +136,39 @@ fn bench_read_validate(c: &mut Criterion) {
             validate::validate(&mut data, &settings).expect("validate")
         })
     });
+    group.finish();
+}
+
+/// The CSV file at `csv` written as Parquet at `out`: every column as text (`typed` false,
+/// as `prolo synth` writes it) or with the types polars infers from the whole file.
+fn parquet_copy(csv: &str, out: &std::path::Path, typed: bool) -> Vec<String> {
+    use polars::prelude::*;
+    let mut frame = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(if typed { None } else { Some(0) })
+        .try_into_reader_with_file_path(Some(csv.into()))
+        .and_then(|r| r.finish())
+        .expect("read the synthetic CSV");
+    let file = std::fs::File::create(out).expect("create the Parquet copy");
+    ParquetWriter::new(file)
+        .finish(&mut frame)
+        .expect("write the Parquet copy");
+    vec![out.to_string_lossy().into_owned()]
+}
+
+fn bench_read_parquet(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let csv = synthetic_csv(&dir);
+    let settings = Settings {
+        parts: Some(2),
+        ..Settings::default()
+    };
+    let mut group = c.benchmark_group("read_parquet");
+    group.sample_size(20);
+    for (name, typed) in [("text_100k", false), ("typed_100k", true)] {
+        let paths = parquet_copy(&csv[0], &dir.path().join(format!("{name}.parquet")), typed);
+        group.bench_function(name, |b| b.iter(|| black_box(read_all(&paths, &settings))));
+    }
     group.finish();
 }
 
@@ -210,6 +250,7 @@ criterion_group!(
     benches,
     configure_memory,
     bench_read_validate,
+    bench_read_parquet,
     bench_derive,
     bench_change,
     bench_kaplan_meier,
