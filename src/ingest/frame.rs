@@ -826,7 +826,7 @@ enum Array<'a> {
 struct Digits {
     int: itoa::Buffer,
     float: zmij::Buffer,
-    tenths: [u8; 12],
+    tenths: String,
 }
 
 impl Digits {
@@ -842,28 +842,15 @@ impl Digits {
             return self.float.format(x);
         }
         let k = k as i64;
-        let (int, tenth) = ((k / 10).unsigned_abs(), (k % 10).unsigned_abs() as u8);
-        let room = &mut self.tenths;
-        let mut at = room.len();
-        for digit in [b'0' + tenth, b'.'] {
-            at -= 1;
-            room[at] = digit;
-        }
-        let mut n = int;
-        loop {
-            at -= 1;
-            room[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
+        let text = &mut self.tenths;
+        text.clear();
         if k < 0 {
-            at -= 1;
-            room[at] = b'-';
+            text.push('-');
         }
-        // Only ASCII digits, '.' and '-' were written.
-        std::str::from_utf8(&room[at..]).unwrap_or_default()
+        text.push_str(self.int.format((k / 10).unsigned_abs()));
+        text.push('.');
+        text.push(char::from(b'0' + (k % 10).unsigned_abs() as u8));
+        text
     }
 }
 
